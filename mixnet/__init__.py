@@ -1,0 +1,13 @@
+"""mixnet: the Apache MXNet 1.x system rebuilt in Python on NumPy (and CuPy).
+
+``import mixnet as mx`` runs MXNet 1.9 code: ``mx.nd``, ``mx.cpu()``, ``mx.random`` ...
+"""
+from .base import MXNetError, __version__
+from . import base, context, engine, operator
+from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
+from . import ndarray
+from . import ndarray as nd
+
+__all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
+           "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
+           "operator"]

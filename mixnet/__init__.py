@@ -3,11 +3,14 @@
 ``import mixnet as mx`` runs MXNet 1.9 code: ``mx.nd``, ``mx.cpu()``, ``mx.random`` ...
 """
 from .base import MXNetError, __version__
-from . import base, context, engine, operator
+from . import base, context, engine, operator, util
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 from . import ndarray
 from . import ndarray as nd
+from . import random
+from . import random as rnd
+from . import test_utils
 
 __all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
            "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
-           "operator"]
+           "operator", "random", "rnd", "test_utils", "util"]

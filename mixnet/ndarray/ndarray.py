@@ -394,8 +394,7 @@ def _copy(src: NDArray, dst: NDArray) -> None:
         def run():
             if dctx.device_typeid == 2:
                 with backend.device_scope(dctx):
-                    d[...] = backend.array_module(dctx).asarray(
-                        s if src._ctx.device_typeid == 2 else s)
+                    d[...] = backend.array_module(dctx).asarray(s)
             else:
                 d[...] = backend.to_host(s)
     _engine.get().push(run, dst._ctx, (src._chunk,), (dst._chunk,), 0, "_copyto", s.size)

@@ -1,0 +1,843 @@
+"""Shape-manipulation ops: transpose, axis insertion/removal, slicing, joining and
+splitting, tiling, flipping, broadcasting to a shape, padding, pixel shuffles, diagonals
+and the shape/size queries.
+
+Every kernel is written against ``oc.xp`` so it runs unchanged on NumPy and CuPy; shape
+rules follow MXNet 1.9.1 (``(1,)`` instead of 0-d results, MXNet's slice clamping, the
+legacy ``Pad`` restrictions).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..base import MXNetError
+from .params import REQUIRED, Axes, Bool, Float, Int, Optional_, Param, Shape, Str
+from .registry import OpDef, register, shape_str
+
+__all__ = ["norm_axis", "slice_ranges", "slice_shape"]
+
+
+# -------------------------------------------------------------------------------------- helpers
+def norm_axis(axis: int, ndim: int, what: str = "axis") -> int:
+    """Return ``axis`` made non-negative for an array of ``ndim`` dimensions; raise
+    :class:`MXNetError` if it lies outside ``[-ndim, ndim)``."""
+    a = axis + ndim if axis < 0 else axis
+    if not 0 <= a < ndim:
+        raise MXNetError("%s %d is out of range for an array of %d dimension%s"
+                         % (what, axis, ndim, "" if ndim == 1 else "s"))
+    return a
+
+
+def _prod(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
+
+
+def slice_ranges(shape: tuple, begin: tuple, end: tuple, step: tuple) -> tuple:
+    """Python ``slice`` objects for MXNet's ``slice(begin, end, step)`` on ``shape``:
+    checks the tuple lengths and zero steps; the clamping MXNet applies to out-of-range
+    begin/end equals Python's slice rules, so the result can index any array."""
+    nd = len(shape)
+    if nd == 0:
+        raise MXNetError("slice needs an input with at least one dimension")
+    if len(begin) > nd or len(end) > nd:
+        raise MXNetError("slice begin %s / end %s have more entries than the input has "
+                         "dimensions (%d)" % (begin, end, nd))
+    if len(begin) != len(end):
+        raise MXNetError("slice begin %s and end %s must have the same length" % (begin, end))
+    if step and len(step) != len(begin):
+        raise MXNetError("slice step %s must have as many entries as begin %s" % (step, begin))
+    out = []
+    for i in range(len(begin)):
+        s = step[i] if step and step[i] is not None else 1
+        if s == 0:
+            raise MXNetError("slice step[%d] cannot be 0" % i)
+        out.append(slice(begin[i], end[i], s))
+    return tuple(out)
+
+
+def slice_shape(shape: tuple, slices: tuple) -> tuple:
+    """The shape that indexing ``shape`` with ``slices`` (leading axes) gives."""
+    dims = list(shape)
+    for i, sl in enumerate(slices):
+        dims[i] = len(range(*sl.indices(shape[i])))
+    return tuple(dims)
+
+
+def _one(p: Any, shapes: list, rule) -> tuple:
+    """Single-input shape inference: unknown input gives unknown output."""
+    (s,) = shapes
+    if s is None:
+        return shapes, [None]
+    return shapes, [tuple(rule(p, tuple(s)))]
+
+
+def _first_type(p: Any, dtypes: list):
+    """The output takes the first input's dtype. The second input only lends its shape,
+    so a different dtype there is accepted; an unknown one is assumed equal to the first
+    (what MXNet's same-type rule would infer for it)."""
+    d = dtypes[0]
+    return [d] + [d if x is None else x for x in dtypes[1:]], [d]
+
+
+def _copy_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    """Same data, new shape: a reshape copy (outputs may alias the input in place)."""
+    outs[0][...] = ins[0].reshape(outs[0].shape)
+
+
+# ------------------------------------------------------------------------- transpose / swapaxes
+def _transpose_axes(p: Any, nd: int) -> tuple:
+    if not p.axes:
+        return tuple(range(nd - 1, -1, -1))
+    if len(p.axes) != nd:
+        raise MXNetError("transpose axes %s must have one entry per input dimension (%d)"
+                         % (shape_str(p.axes), nd))
+    axes = tuple(norm_axis(a, nd) for a in p.axes)
+    if sorted(axes) != list(range(nd)):
+        raise MXNetError("transpose axes %s are not a permutation of the %d input axes"
+                         % (shape_str(p.axes), nd))
+    return axes
+
+
+def _transpose_shape(p: Any, shapes: list):
+    return _one(p, shapes, lambda p, s: tuple(s[a] for a in _transpose_axes(p, len(s))))
+
+
+def _transpose_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    outs[0][...] = oc.xp.transpose(x, _transpose_axes(p, x.ndim))
+
+
+register(OpDef(
+    "transpose",
+    params=[Param("axes", Shape(), (), "target axis order; empty reverses all axes")],
+    forward=_transpose_forward, infer_shape=_transpose_shape,
+    doc="Permute the axes of ``data`` (``axes=()`` reverses them)."))
+
+
+def _swap_dims(p: Any, nd: int) -> tuple:
+    return norm_axis(p.dim1, nd, "dim1"), norm_axis(p.dim2, nd, "dim2")
+
+
+def _swap_shape(p: Any, shapes: list):
+    def rule(p, s):
+        a, b = _swap_dims(p, len(s))
+        d = list(s)
+        d[a], d[b] = d[b], d[a]
+        return d
+    return _one(p, shapes, rule)
+
+
+def _swap_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    a, b = _swap_dims(p, ins[0].ndim)
+    outs[0][...] = oc.xp.swapaxes(ins[0], a, b)
+
+
+register(OpDef(
+    "SwapAxis", aliases=("swapaxes",),
+    params=[Param("dim1", Int(), 0, "the first axis to swap"),
+            Param("dim2", Int(), 0, "the second axis to swap")],
+    forward=_swap_forward, infer_shape=_swap_shape,
+    doc="Swap two axes of ``data``."))
+
+
+# -------------------------------------------------------------- expand_dims / squeeze / Flatten
+def _expand_shape(p: Any, shapes: list):
+    def rule(p, s):
+        nd = len(s)
+        a = p.axis + nd + 1 if p.axis < 0 else p.axis
+        if not 0 <= a <= nd:
+            raise MXNetError("expand_dims axis %d is out of range [%d, %d] for an input of "
+                             "%d dimensions" % (p.axis, -nd - 1, nd, nd))
+        return s[:a] + (1,) + s[a:]
+    return _one(p, shapes, rule)
+
+
+register(OpDef(
+    "expand_dims",
+    params=[Param("axis", Int(), REQUIRED, "where to insert the new axis, in [-ndim-1, ndim]")],
+    forward=_copy_forward, infer_shape=_expand_shape, inplace=((0, 0),),
+    doc="Insert a size-1 axis at ``axis``."))
+
+
+def _squeeze_rule(p: Any, s: tuple) -> tuple:
+    nd = len(s)
+    if p.axis is None:
+        keep = [d for d in s if d != 1]
+    else:
+        drop = set()
+        for a in p.axis:
+            b = norm_axis(a, nd)
+            if s[b] != 1:
+                raise MXNetError("cannot squeeze axis %d of size %d (only size-1 axes)"
+                                 % (a, s[b]))
+            if b in drop:
+                raise MXNetError("squeeze axis %s lists axis %d twice" % (p.axis, b))
+            drop.add(b)
+        keep = [d for i, d in enumerate(s) if i not in drop]
+    # MXNet 1.x has no 0-d arrays: squeezing every axis leaves (1,)
+    return tuple(keep) or (1,)
+
+
+register(OpDef(
+    "squeeze",
+    params=[Param("axis", Axes(), None, "size-1 axes to remove; None removes all")],
+    forward=_copy_forward, infer_shape=lambda p, sh: _one(p, sh, _squeeze_rule),
+    inplace=((0, 0),),
+    doc="Remove size-1 axes (all of them, or those in ``axis``); an all-ones shape gives (1,)."))
+
+
+def _flatten_rule(p: Any, s: tuple) -> tuple:
+    if len(s) == 0:
+        raise MXNetError("Flatten needs an input with at least one dimension")
+    return (s[0], _prod(s[1:]))
+
+
+register(OpDef(
+    "Flatten", aliases=("flatten",),
+    forward=_copy_forward, infer_shape=lambda p, sh: _one(p, sh, _flatten_rule),
+    inplace=((0, 0),),
+    doc="Collapse all axes after the first: (N, d1, d2, ...) -> (N, d1*d2*...)."))
+
+
+# --------------------------------------------------------------------------------- slice family
+_SLICE_PARAMS = [
+    Param("begin", Shape(allow_none=True), REQUIRED, "start indices; None means from the start"),
+    Param("end", Shape(allow_none=True), REQUIRED,
+          "stop indices (exclusive); None means to the end"),
+    Param("step", Shape(allow_none=True), (), "steps (may be negative); empty means 1"),
+]
+
+
+def _slice_shape(p: Any, shapes: list):
+    return _one(p, shapes,
+                lambda p, s: slice_shape(s, slice_ranges(s, p.begin, p.end, p.step)))
+
+
+def _slice_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    outs[0][...] = x[slice_ranges(x.shape, p.begin, p.end, p.step)]
+
+
+register(OpDef(
+    "slice", aliases=("crop",), params=list(_SLICE_PARAMS),
+    forward=_slice_forward, infer_shape=_slice_shape,
+    doc="Slice ``data`` with per-axis begin/end/step; entries may be None or negative."))
+
+
+def _slice_axis_range(p: Any, s: tuple) -> tuple:
+    axis = norm_axis(p.axis, len(s))
+    size = s[axis]
+    begin = p.begin + size if p.begin < 0 else p.begin
+    if size > 0:
+        end = size if p.end is None else (p.end + size if p.end < 0 else p.end)
+        if end > size:
+            raise MXNetError("slice_axis end %d exceeds the axis size %d" % (end, size))
+        if not begin < end:
+            raise MXNetError("slice_axis needs begin < end, got begin=%d, end=%s on an axis "
+                             "of size %d" % (p.begin, p.end, size))
+    else:
+        begin = end = 0
+    if begin < 0:
+        raise MXNetError("slice_axis begin %d is out of range for an axis of size %d"
+                         % (p.begin, size))
+    return axis, begin, end
+
+
+def _slice_axis_shape(p: Any, shapes: list):
+    def rule(p, s):
+        axis, b, e = _slice_axis_range(p, s)
+        return s[:axis] + (e - b,) + s[axis + 1:]
+    return _one(p, shapes, rule)
+
+
+def _slice_axis_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    axis, b, e = _slice_axis_range(p, x.shape)
+    outs[0][...] = x[(slice(None),) * axis + (slice(b, e),)]
+
+
+register(OpDef(
+    "slice_axis",
+    params=[Param("axis", Int(), REQUIRED, "the axis to slice (negative counts from the end)"),
+            Param("begin", Int(), REQUIRED, "start index (negative counts from the end)"),
+            Param("end", Optional_(Int()), REQUIRED, "stop index; None means to the end")],
+    forward=_slice_axis_forward, infer_shape=_slice_axis_shape,
+    doc="Slice ``data`` along one axis from ``begin`` to ``end``."))
+
+
+def _slice_like_ranges(p: Any, s: tuple, like: tuple) -> tuple:
+    if not p.axes:
+        if len(s) != len(like):
+            raise MXNetError("slice_like without axes needs inputs of equal rank, got %s and %s"
+                             % (shape_str(s), shape_str(like)))
+        axes = range(len(s))
+    else:
+        axes = []
+        for a in p.axes:
+            b = norm_axis(a, len(s))
+            if b >= len(like):
+                raise MXNetError("slice_like axis %d exceeds the rank of shape_like %s"
+                                 % (a, shape_str(like)))
+            axes.append(b)
+    sl = [slice(None)] * len(s)
+    for a in axes:
+        if like[a] > s[a]:
+            raise MXNetError("slice_like: axis %d of shape_like (%d) exceeds the input's (%d)"
+                             % (a, like[a], s[a]))
+        sl[a] = slice(0, like[a])
+    return tuple(sl)
+
+
+def _slice_like_shape(p: Any, shapes: list):
+    s, like = shapes
+    if s is None or like is None:
+        return shapes, [None]
+    return shapes, [slice_shape(tuple(s), _slice_like_ranges(p, tuple(s), tuple(like)))]
+
+
+def _slice_like_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x, like = ins
+    outs[0][...] = x[_slice_like_ranges(p, x.shape, like.shape)]
+
+
+register(OpDef(
+    "slice_like", inputs=("data", "shape_like"),
+    params=[Param("axes", Shape(), (), "axes to crop to shape_like's size; empty means all")],
+    forward=_slice_like_forward, infer_shape=_slice_like_shape, infer_type=_first_type,
+    doc="Crop ``data`` to the shape of ``shape_like`` (from index 0) on ``axes``."))
+
+
+def _slice_assign_shape(p: Any, shapes: list):
+    lhs, rhs = shapes
+    if lhs is None:
+        return shapes, [None]
+    lhs = tuple(lhs)
+    want = slice_shape(lhs, slice_ranges(lhs, p.begin, p.end, p.step))
+    if rhs is not None and tuple(rhs) != want:
+        raise MXNetError("the value shape %s does not match the sliced region %s"
+                         % (shape_str(rhs), shape_str(want)))
+    return [lhs, want], [lhs]
+
+
+def _slice_assign_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    lhs, rhs = ins
+    out = outs[0]
+    # when run in place ``out`` is lhs's buffer; a rhs viewing it must be read first
+    if oc.xp.may_share_memory(out, rhs):
+        rhs = rhs.copy()
+    out[...] = lhs
+    out[slice_ranges(lhs.shape, p.begin, p.end, p.step)] = rhs
+
+
+register(OpDef(
+    "_slice_assign", aliases=("_crop_assign",), inputs=("lhs", "rhs"),
+    params=list(_SLICE_PARAMS),
+    forward=_slice_assign_forward, infer_shape=_slice_assign_shape, inplace=((0, 0),),
+    doc="``lhs`` with the region ``[begin:end:step]`` replaced by ``rhs``."))
+
+
+def _same_after_slice_check(p: Any, s: tuple) -> tuple:
+    """The shape is unchanged; the slice parameters are still validated against it."""
+    slice_ranges(s, p.begin, p.end, p.step)
+    return s
+
+
+def _slice_assign_scalar_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    out = outs[0]
+    out[...] = x
+    out[slice_ranges(x.shape, p.begin, p.end, p.step)] = p.scalar
+
+
+register(OpDef(
+    "_slice_assign_scalar", aliases=("_crop_assign_scalar",),
+    params=[Param("scalar", Float(), 0.0, "the value written into the region")]
+    + list(_SLICE_PARAMS),
+    forward=_slice_assign_scalar_forward, inplace=((0, 0),),
+    infer_shape=lambda p, sh: _one(p, sh, _same_after_slice_check),
+    doc="``data`` with the region ``[begin:end:step]`` filled with ``scalar``."))
+
+
+# ----------------------------------------------------------------------- Concat / stack / split
+def _concat_shape(p: Any, shapes: list):
+    if any(s is None for s in shapes):
+        return shapes, [None]
+    first = tuple(shapes[0])
+    nd = len(first)
+    if nd == 0:
+        raise MXNetError("Concat needs inputs with at least one dimension")
+    dim = norm_axis(p.dim, nd, "dim")
+    total = 0
+    for s in shapes:
+        s = tuple(s)
+        if len(s) != nd or s[:dim] != first[:dim] or s[dim + 1:] != first[dim + 1:]:
+            raise MXNetError("all input shapes must match except on dim %d, got %s"
+                             % (dim, " vs ".join(shape_str(x) for x in shapes)))
+        total += s[dim]
+    return shapes, [first[:dim] + (total,) + first[dim + 1:]]
+
+
+def _concat_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    out = outs[0]
+    dim = norm_axis(p.dim, out.ndim, "dim")
+    lead = (slice(None),) * dim
+    pos = 0
+    for x in ins:
+        n = x.shape[dim]
+        out[lead + (slice(pos, pos + n),)] = x
+        pos += n
+
+
+register(OpDef(
+    "Concat", aliases=("concat",), varargs="num_args",
+    inputs=lambda p: ["arg%d" % i for i in range(p.num_args)],
+    params=[Param("num_args", Int(lo=1), REQUIRED, "number of inputs (filled automatically)"),
+            Param("dim", Int(), 1, "the axis to join along")],
+    forward=_concat_forward, infer_shape=_concat_shape,
+    doc="Join arrays along ``dim`` (default 1); other dimensions must match."))
+
+
+def _stack_shape(p: Any, shapes: list):
+    known = None
+    for s in shapes:
+        if s is None:
+            continue
+        if known is None:
+            known = tuple(s)
+        elif tuple(s) != known:
+            raise MXNetError("all inputs must have the same shape, got %s"
+                             % " vs ".join(shape_str(x) for x in shapes))
+    if known is None:
+        return shapes, [None]
+    axis = norm_axis(p.axis, len(known) + 1)
+    return [known] * len(shapes), [known[:axis] + (len(shapes),) + known[axis:]]
+
+
+def _stack_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    out = outs[0]
+    axis = norm_axis(p.axis, out.ndim)
+    lead = (slice(None),) * axis
+    for i, x in enumerate(ins):
+        out[lead + (i,)] = x
+
+
+register(OpDef(
+    "stack", varargs="num_args",
+    inputs=lambda p: ["arg%d" % i for i in range(p.num_args)],
+    params=[Param("axis", Int(), 0, "position of the new axis in the result"),
+            Param("num_args", Int(lo=1), REQUIRED, "number of inputs (filled automatically)")],
+    forward=_stack_forward, infer_shape=_stack_shape,
+    doc="Join same-shaped arrays along a new axis ``axis``."))
+
+
+def _split_shape(p: Any, shapes: list):
+    (s,) = shapes
+    n = p.num_outputs
+    if s is None:
+        return shapes, [None] * n
+    s = tuple(s)
+    axis = norm_axis(p.axis, len(s))
+    if s[axis] % n:
+        raise MXNetError("cannot split axis %d of size %d into %d equal parts"
+                         % (axis, s[axis], n))
+    if p.squeeze_axis and s[axis] != n:
+        raise MXNetError("squeeze_axis=True needs the split axis size (%d) to equal "
+                         "num_outputs (%d)" % (s[axis], n))
+    part = s[:axis] + (s[axis] // n,) + s[axis + 1:]
+    if p.squeeze_axis:
+        part = s[:axis] + s[axis + 1:]
+    return shapes, [part] * n
+
+
+def _split_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    axis = norm_axis(p.axis, x.ndim)
+    step = x.shape[axis] // p.num_outputs
+    lead = (slice(None),) * axis
+    for i, o in enumerate(outs):
+        o[...] = x[lead + (slice(i * step, (i + 1) * step),)].reshape(o.shape)
+
+
+register(OpDef(
+    "SliceChannel", aliases=("split",),
+    params=[Param("num_outputs", Int(lo=1), REQUIRED, "number of equal parts"),
+            Param("axis", Int(), 1, "the axis to split"),
+            Param("squeeze_axis", Bool(), False, "drop the split axis (parts must be size 1)")],
+    # visible_outputs set explicitly so that num_outputs=1 returns one NDArray, not a list
+    num_outputs=lambda p: p.num_outputs, visible_outputs=lambda p: p.num_outputs,
+    forward=_split_forward, infer_shape=_split_shape,
+    infer_type=lambda p, d: (list(d), [d[0]] * p.num_outputs),
+    doc="Split ``data`` into ``num_outputs`` equal parts along ``axis`` (default 1)."))
+
+
+# ---------------------------------------------------------------------- tile / repeat / reverse
+def _tile_rule(p: Any, s: tuple) -> tuple:
+    reps = p.reps
+    if any(r < 0 for r in reps):
+        raise MXNetError("tile reps %s must be non-negative" % (shape_str(reps),))
+    if not reps:
+        return s
+    n = max(len(s), len(reps))
+    s2 = (1,) * (n - len(s)) + s
+    r2 = (1,) * (n - len(reps)) + tuple(reps)
+    return tuple(a * b for a, b in zip(s2, r2))
+
+
+def _tile_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    if outs[0].size:
+        outs[0][...] = oc.xp.tile(ins[0], p.reps) if p.reps else ins[0]
+
+
+register(OpDef(
+    "tile",
+    params=[Param("reps", Shape(), REQUIRED, "repetitions per axis (NumPy tile rules)")],
+    forward=_tile_forward, infer_shape=lambda p, sh: _one(p, sh, _tile_rule),
+    doc="Repeat the whole array ``reps`` times per axis (NumPy ``tile``)."))
+
+
+def _repeat_rule(p: Any, s: tuple) -> tuple:
+    if p.repeats < 0:
+        raise MXNetError("repeats must be non-negative, got %d" % p.repeats)
+    axis = None if p.axis is None else norm_axis(p.axis, len(s))
+    if p.repeats == 0:
+        # MXNet returns an empty 1-D array whatever the axis
+        return (0,)
+    if axis is None:
+        return (_prod(s) * p.repeats,)
+    return s[:axis] + (s[axis] * p.repeats,) + s[axis + 1:]
+
+
+def _repeat_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    if p.repeats == 0 or outs[0].size == 0:
+        return
+    x = ins[0]
+    axis = None if p.axis is None else norm_axis(p.axis, x.ndim)
+    outs[0][...] = oc.xp.repeat(x, p.repeats, axis=axis).reshape(outs[0].shape)
+
+
+register(OpDef(
+    "repeat",
+    params=[Param("repeats", Int(), REQUIRED, "repetitions of each element"),
+            Param("axis", Optional_(Int()), None, "the axis; None flattens the input first")],
+    forward=_repeat_forward, infer_shape=lambda p, sh: _one(p, sh, _repeat_rule),
+    doc="Repeat each element ``repeats`` times (NumPy ``repeat``)."))
+
+
+def _reverse_axes(p: Any, nd: int) -> tuple:
+    return tuple(sorted({norm_axis(a, nd) for a in p.axis}))
+
+
+def _reverse_rule(p: Any, s: tuple) -> tuple:
+    _reverse_axes(p, len(s))
+    return s
+
+
+def _reverse_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    sl = [slice(None)] * x.ndim
+    for a in _reverse_axes(p, x.ndim):
+        sl[a] = slice(None, None, -1)
+    outs[0][...] = x[tuple(sl)]
+
+
+register(OpDef(
+    "reverse", aliases=("flip",),
+    params=[Param("axis", Shape(), REQUIRED, "axes to reverse")],
+    forward=_reverse_forward, infer_shape=lambda p, sh: _one(p, sh, _reverse_rule),
+    doc="Reverse the order of elements along each axis in ``axis``."))
+
+
+# ------------------------------------------------------------------- broadcast_to / axis / like
+def _broadcast_to_rule(p: Any, s: tuple) -> tuple:
+    if len(p.shape) != len(s):
+        raise MXNetError("cannot broadcast %s to %s: the ranks differ"
+                         % (shape_str(s), shape_str(p.shape)))
+    out = []
+    for d, t in zip(s, p.shape):
+        if t == 0:
+            out.append(d)
+        elif d == t or d == 1:
+            out.append(t)
+        else:
+            raise MXNetError("cannot broadcast %s to %s: only size-1 axes can grow"
+                             % (shape_str(s), shape_str(p.shape)))
+    return tuple(out)
+
+
+def _broadcast_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    # assignment broadcasts size-1 axes; both shapes have the same rank here
+    outs[0][...] = ins[0]
+
+
+register(OpDef(
+    "broadcast_to",
+    params=[Param("shape", Shape(), (), "target shape; 0 keeps the input's size")],
+    forward=_broadcast_forward, infer_shape=lambda p, sh: _one(p, sh, _broadcast_to_rule),
+    doc="Broadcast size-1 axes of ``data`` to ``shape``."))
+
+
+def _broadcast_axis_rule(p: Any, s: tuple) -> tuple:
+    if len(p.axis) != len(p.size):
+        raise MXNetError("broadcast_axis axis %s and size %s must have the same length"
+                         % (shape_str(p.axis), shape_str(p.size)))
+    out = list(s)
+    for a, n in zip(p.axis, p.size):
+        b = norm_axis(a, len(s))
+        if s[b] != 1 and s[b] != n:
+            raise MXNetError("cannot broadcast axis %d of size %d to %d (it must have size 1)"
+                             % (a, s[b], n))
+        out[b] = n
+    return tuple(out)
+
+
+register(OpDef(
+    "broadcast_axis", aliases=("broadcast_axes",),
+    params=[Param("axis", Shape(), (), "size-1 axes to broadcast"),
+            Param("size", Shape(), (), "the target size of each axis")],
+    forward=_broadcast_forward, infer_shape=lambda p, sh: _one(p, sh, _broadcast_axis_rule),
+    doc="Broadcast the size-1 axes ``axis`` of ``data`` to ``size``."))
+
+
+def _broadcast_like_shape(p: Any, shapes: list):
+    lhs, rhs = shapes
+    if lhs is None or rhs is None:
+        return shapes, [None]
+    lhs, rhs = tuple(lhs), tuple(rhs)
+    if p.lhs_axes is None and p.rhs_axes is None:
+        if len(lhs) != len(rhs):
+            raise MXNetError("cannot broadcast %s like %s: the ranks differ"
+                             % (shape_str(lhs), shape_str(rhs)))
+        for d, t in zip(lhs, rhs):
+            if d != t and d != 1:
+                raise MXNetError("cannot broadcast %s like %s: only size-1 axes can grow"
+                                 % (shape_str(lhs), shape_str(rhs)))
+        return [lhs, rhs], [rhs]
+    la, ra = p.lhs_axes or (), p.rhs_axes or ()
+    if len(la) != len(ra) or not la:
+        raise MXNetError("lhs_axes %s and rhs_axes %s must be non-empty and of equal length"
+                         % (p.lhs_axes, p.rhs_axes))
+    out = list(lhs)
+    for a, b in zip(la, ra):
+        i = norm_axis(a, len(lhs), "lhs_axes entry")
+        j = norm_axis(b, len(rhs), "rhs_axes entry")
+        if lhs[i] != 1 and lhs[i] != rhs[j]:
+            raise MXNetError("lhs axis %d of size %d cannot be broadcast to %d"
+                             % (a, lhs[i], rhs[j]))
+        out[i] = rhs[j]
+    return [lhs, rhs], [tuple(out)]
+
+
+def _broadcast_like_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    outs[0][...] = ins[0]
+
+
+register(OpDef(
+    "broadcast_like", inputs=("lhs", "rhs"),
+    params=[Param("lhs_axes", Axes(), None, "axes of lhs to broadcast; None means all"),
+            Param("rhs_axes", Axes(), None, "axes of rhs giving the target sizes")],
+    forward=_broadcast_like_forward, infer_shape=_broadcast_like_shape,
+    infer_type=_first_type,
+    doc="Broadcast ``lhs`` to the shape of ``rhs`` (optionally only on given axes)."))
+
+
+def _range_of(b: Optional[int], e: Optional[int], nd: int, what: str) -> tuple:
+    b = 0 if b is None else (b + nd if b < 0 else b)
+    e = nd if e is None else (e + nd if e < 0 else e)
+    if not 0 <= b <= e <= nd:
+        raise MXNetError("invalid %s axis range [%d, %d) for %d dimensions" % (what, b, e, nd))
+    return b, e
+
+
+def _reshape_like_shape(p: Any, shapes: list):
+    lhs, rhs = shapes
+    if lhs is None or rhs is None:
+        return shapes, [None]
+    lhs, rhs = tuple(lhs), tuple(rhs)
+    lb, le = _range_of(p.lhs_begin, p.lhs_end, len(lhs), "lhs")
+    rb, re_ = _range_of(p.rhs_begin, p.rhs_end, len(rhs), "rhs")
+    out = lhs[:lb] + rhs[rb:re_] + lhs[le:]
+    if _prod(out) != _prod(lhs):
+        raise MXNetError("cannot reshape %s into %s: the sizes differ"
+                         % (shape_str(lhs), shape_str(out)))
+    return [lhs, rhs], [out]
+
+
+register(OpDef(
+    "reshape_like", inputs=("lhs", "rhs"),
+    params=[Param("lhs_begin", Optional_(Int()), None, "first lhs axis replaced"),
+            Param("lhs_end", Optional_(Int()), None, "end of the replaced lhs axes"),
+            Param("rhs_begin", Optional_(Int()), None, "first rhs axis copied"),
+            Param("rhs_end", Optional_(Int()), None, "end of the copied rhs axes")],
+    forward=_copy_forward, infer_shape=_reshape_like_shape, infer_type=_first_type,
+    doc="Reshape ``lhs`` to the shape of ``rhs`` (or splice a range of rhs's axes in)."))
+
+
+# ------------------------------------------------------------------------------------------ Pad
+def _pad_pairs(p: Any, s: tuple) -> list:
+    nd = len(s)
+    pw = p.pad_width
+    if len(pw) != 2 * nd:
+        raise MXNetError("pad_width %s must have 2*ndim = %d entries"
+                         % (shape_str(pw), 2 * nd))
+    if nd not in (4, 5) or any(pw[:4]):
+        raise MXNetError("Pad supports only 4-D or 5-D input with zero padding on the first "
+                         "two axes, got input %s and pad_width %s" % (shape_str(s), shape_str(pw)))
+    if any(w < 0 for w in pw):
+        raise MXNetError("pad_width %s must be non-negative" % (shape_str(pw),))
+    pairs = [(pw[2 * i], pw[2 * i + 1]) for i in range(nd)]
+    if p.mode == "reflect":
+        for i, (a, b) in enumerate(pairs):
+            if max(a, b) >= s[i] and max(a, b) > 0:
+                raise MXNetError("reflect padding %d on axis %d needs the axis (size %d) to "
+                                 "be larger than the padding" % (max(a, b), i, s[i]))
+    return pairs
+
+
+def _pad_rule(p: Any, s: tuple) -> tuple:
+    return tuple(d + a + b for d, (a, b) in zip(s, _pad_pairs(p, s)))
+
+
+def _pad_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    pairs = _pad_pairs(p, x.shape)
+    xp = oc.xp
+    if p.mode == "constant":
+        outs[0][...] = xp.pad(x, pairs, mode="constant", constant_values=p.constant_value)
+    else:
+        outs[0][...] = xp.pad(x, pairs, mode=p.mode)
+
+
+register(OpDef(
+    "Pad", aliases=("pad",),
+    params=[Param("mode", Str(("constant", "edge", "reflect")), REQUIRED, "padding mode"),
+            Param("pad_width", Shape(), REQUIRED, "(before, after) per axis, 2*ndim entries"),
+            Param("constant_value", Float(), 0.0, "fill value of constant mode")],
+    forward=_pad_forward, infer_shape=lambda p, sh: _one(p, sh, _pad_rule),
+    doc="Pad a 4-D/5-D array on its spatial axes (constant, edge or reflect)."))
+
+
+# -------------------------------------------------------------- depth_to_space / space_to_depth
+def _block_check(p: Any, s: tuple, name: str) -> int:
+    if len(s) != 4:
+        raise MXNetError("%s needs a 4-D input, got %s" % (name, shape_str(s)))
+    b = p.block_size
+    if b <= 0:
+        raise MXNetError("block_size must be positive, got %d" % b)
+    if 0 in s:
+        raise MXNetError("%s needs non-empty dimensions, got %s" % (name, shape_str(s)))
+    return b
+
+
+def _d2s_rule(p: Any, s: tuple) -> tuple:
+    b = _block_check(p, s, "depth_to_space")
+    if s[1] % (b * b):
+        raise MXNetError("depth_to_space: channels %d are not a multiple of block_size^2 = %d"
+                         % (s[1], b * b))
+    return (s[0], s[1] // (b * b), s[2] * b, s[3] * b)
+
+
+def _d2s_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    n, c, h, w = x.shape
+    b = p.block_size
+    # depth is read as (b, b, C') blocks (DCR order) and interleaved into H and W
+    y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    outs[0][...] = y.reshape(outs[0].shape)
+
+
+def _s2d_rule(p: Any, s: tuple) -> tuple:
+    b = _block_check(p, s, "space_to_depth")
+    if s[2] % b or s[3] % b:
+        raise MXNetError("space_to_depth: height %d and width %d must be multiples of "
+                         "block_size %d" % (s[2], s[3], b))
+    return (s[0], s[1] * b * b, s[2] // b, s[3] // b)
+
+
+def _s2d_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    n, c, h, w = x.shape
+    b = p.block_size
+    y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    outs[0][...] = y.reshape(outs[0].shape)
+
+
+register(OpDef(
+    "depth_to_space",
+    params=[Param("block_size", Int(), REQUIRED, "edge of the moved blocks")],
+    forward=_d2s_forward, infer_shape=lambda p, sh: _one(p, sh, _d2s_rule),
+    doc="Move (block_size x block_size) blocks of channels into space: NCHW -> "
+        "(N, C/b^2, H*b, W*b)."))
+
+register(OpDef(
+    "space_to_depth",
+    params=[Param("block_size", Int(), REQUIRED, "edge of the moved blocks")],
+    forward=_s2d_forward, infer_shape=lambda p, sh: _one(p, sh, _s2d_rule),
+    doc="Inverse of depth_to_space: NCHW -> (N, C*b^2, H/b, W/b)."))
+
+
+# ----------------------------------------------------------------------------------------- diag
+def _diag_rule(p: Any, s: tuple) -> tuple:
+    nd = len(s)
+    if nd == 0:
+        raise MXNetError("diag needs an input with at least one dimension")
+    if nd == 1:
+        n = s[0] + abs(p.k)
+        return (n, n)
+    a1 = norm_axis(p.axis1, nd, "axis1")
+    a2 = norm_axis(p.axis2, nd, "axis2")
+    if a1 == a2:
+        raise MXNetError("diag axis1 and axis2 must differ, both are %d" % a1)
+    n1, n2 = s[a1], s[a2]
+    length = min(n1, n2 - p.k) if p.k >= 0 else min(n1 + p.k, n2)
+    rest = tuple(d for i, d in enumerate(s) if i not in (a1, a2))
+    return rest + (max(0, length),)
+
+
+def _diag_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    x = ins[0]
+    xp = oc.xp
+    if x.ndim == 1:
+        outs[0][...] = xp.diag(x, p.k)
+    else:
+        a1 = norm_axis(p.axis1, x.ndim)
+        a2 = norm_axis(p.axis2, x.ndim)
+        outs[0][...] = xp.diagonal(x, p.k, a1, a2)
+
+
+register(OpDef(
+    "diag",
+    params=[Param("k", Int(), 0, "diagonal offset (positive: above the main diagonal)"),
+            Param("axis1", Int(), 0, "first axis of the 2-D sub-arrays (N-D input)"),
+            Param("axis2", Int(), 1, "second axis of the 2-D sub-arrays (N-D input)")],
+    forward=_diag_forward, infer_shape=lambda p, sh: _one(p, sh, _diag_rule),
+    doc="1-D input: a square matrix with it on diagonal ``k``; N-D input: the ``k``-th "
+        "diagonal of the (axis1, axis2) planes, appended as the last axis."))
+
+
+# --------------------------------------------------------------------- shape_array / size_array
+def _int64_type(p: Any, dtypes: list):
+    return list(dtypes), [np.dtype(np.int64)]
+
+
+def _shape_array_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    outs[0][...] = oc.xp.asarray(ins[0].shape, dtype=outs[0].dtype)
+
+
+def _size_array_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    outs[0][...] = ins[0].size
+
+
+register(OpDef(
+    "shape_array", forward=_shape_array_forward, infer_type=_int64_type,
+    infer_shape=lambda p, sh: _one(p, sh, lambda p, s: (len(s),)),
+    doc="The shape of ``data`` as a 1-D int64 array."))
+
+register(OpDef(
+    "size_array", forward=_size_array_forward, infer_type=_int64_type,
+    infer_shape=lambda p, sh: _one(p, sh, lambda p, s: (1,)),
+    doc="The number of elements of ``data`` as a (1,) int64 array."))

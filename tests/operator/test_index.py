@@ -1,0 +1,402 @@
+"""Indexing and ordering ops (take, pick, batch_take, one_hot, where, gather_nd,
+scatter_nd, topk, sort, argsort): forward against NumPy references and MXNet 1.9.1
+goldens, index modes, tie-breaking, shape/dtype inference and error reporting."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mixnet as mx
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mxnet-1.9.1"
+INDEX_OPS = {"take", "pick", "one_hot", "where", "gather_nd", "topk", "sort", "argsort"}
+DTYPES = [np.float32, np.float64, np.int32]
+
+
+# -------------------------------------------------------------------------------------- helpers
+def _rand(shape, dtype=np.float32, rng=None):
+    rng = rng or np.random.default_rng(0)
+    if np.dtype(dtype).kind == "i":
+        return rng.permutation(np.prod(shape, dtype=int)).reshape(shape).astype(dtype) - 7
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _nd(x, ctx=None):
+    x = np.asarray(x)
+    return mx.nd.array(x, dtype=x.dtype, ctx=ctx)
+
+
+def _same(got, want, what=""):
+    g = got.asnumpy() if isinstance(got, mx.nd.NDArray) else got
+    want = np.asarray(want)
+    assert g.shape == want.shape, "%s: shape %s != %s" % (what, g.shape, want.shape)
+    assert g.dtype == want.dtype, "%s: dtype %s != %s" % (what, g.dtype, want.dtype)
+    assert np.array_equal(g, want, equal_nan=True), "%s:\n got %s\nwant %s" % (what, g, want)
+
+
+def _infer(name, params, shapes):
+    op = mx.operator.get(name)
+    return op.infer_shape(op.parse_params(params), list(shapes))
+
+
+def _clip_or_wrap(idx, n, mode):
+    i = np.trunc(np.asarray(idx, np.float64)).astype(np.int64)
+    return np.mod(i, n) if mode == "wrap" else np.clip(i, 0, n - 1)
+
+
+# ----------------------------------------------------------------------------------------- take
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["clip", "wrap"])
+def test_take(dtype, mode):
+    a = _rand((4, 3, 2), dtype)
+    ind = np.array([[0.0, 3.9, -0.7], [5.0, -1.0, -6.2]], np.float32)
+    for axis in range(-3, 3):
+        n = a.shape[axis]
+        want = np.take(a, _clip_or_wrap(ind, n, mode), axis=axis)
+        _same(mx.nd.take(_nd(a), _nd(ind), axis=axis, mode=mode), want,
+              "axis %d %s" % (axis, mode))
+    # integer index arrays work the same
+    _same(mx.nd.take(_nd(a), _nd(np.array([3, 7, -2], np.int32)), mode=mode),
+          np.take(a, _clip_or_wrap([3, 7, -2], 4, mode), axis=0), "int32 indices")
+
+
+def test_take_call_forms():
+    a = _rand((5, 4))
+    i = np.array([4.0, 1.0, 0.5], np.float32)
+    want = a[[4, 1, 0]]
+    _same(mx.nd.take(_nd(a), _nd(i)), want, "defaults axis=0 clip")
+    _same(_nd(a).take(_nd(i)), want, "fluent")
+    _same(mx.nd.take(_nd(a), _nd(i), 1, "wrap"), a[:, [0, 1, 0]], "positional")
+    _same(mx.nd.take(a=_nd(a), indices=_nd(i), axis="1"), a[:, [3, 1, 0]], "keywords")
+    out = _nd(np.zeros((3, 4), np.float32))
+    mx.nd.take(_nd(a), _nd(i), out=out)
+    _same(out, want, "out=")
+    # 2-D indices: result shape a.shape[:axis] + indices.shape + a.shape[axis+1:]
+    assert _infer("take", {"axis": 1}, [(2, 3, 4), (5, 6)])[1] == [(2, 5, 6, 4)]
+    assert _infer("take", {}, [(2, 3), None])[1] == [None]
+
+
+def test_take_mode_raise_in_range():
+    a = _rand((3, 4))
+    _same(mx.nd.take(_nd(a), _nd(np.array([0, 2, 1], np.float32)), mode="raise"),
+          a[[0, 2, 1]], "raise mode with valid indices")
+
+
+@pytest.mark.leaves_engine_errors
+def test_take_mode_raise_out_of_range():
+    a = _nd(_rand((3, 4)))
+    bad = mx.nd.take(a, _nd(np.array([0, 3], np.float32)), mode="raise")
+    with pytest.raises(mx.MXNetError, match="take.*out of bound"):
+        bad.asnumpy()
+    neg = mx.nd.take(a, _nd(np.array([-1], np.float32)), mode="raise")
+    with pytest.raises(mx.MXNetError, match="take"):
+        neg.asnumpy()
+
+
+def test_take_errors():
+    with pytest.raises(mx.MXNetError, match=r"take.*out of range.*\(3, 4\)"):
+        mx.nd.take(_nd(_rand((3, 4))), _nd(np.zeros(2, np.float32)), axis=2)
+    with pytest.raises(mx.MXNetError, match="mode"):
+        mx.nd.take(_nd(_rand((3, 4))), _nd(np.zeros(2, np.float32)), mode="nearest")
+
+
+# ---------------------------------------------------------------------------- pick / batch_take
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["clip", "wrap"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_pick(dtype, mode, keepdims):
+    rng = np.random.default_rng(0)
+    data = _rand((3, 4, 5), dtype)
+    for axis in range(-3, 3):
+        ax = axis % 3
+        rshape = tuple(d for i, d in enumerate(data.shape) if i != ax)
+        idx = rng.integers(-3, data.shape[ax] + 3, size=rshape).astype(np.float32)
+        want = np.take_along_axis(
+            data, np.expand_dims(_clip_or_wrap(idx, data.shape[ax], mode), ax), ax)
+        if not keepdims:
+            want = want.squeeze(ax)
+        got = mx.nd.pick(_nd(data), _nd(idx), axis=axis, keepdims=keepdims, mode=mode)
+        _same(got, want, "axis %d" % axis)
+
+
+def test_pick_call_forms():
+    data = _rand((4, 3))
+    idx = np.array([0, 2, 1, 1], np.float32)
+    want = data[np.arange(4), [0, 2, 1, 1]]
+    _same(mx.nd.pick(_nd(data), _nd(idx)), want, "default axis=-1")
+    _same(mx.nd.choose_element_0index(_nd(data), _nd(idx)), want, "alias")
+    _same(_nd(data).pick(_nd(idx), axis=1), want, "fluent")
+    _same(mx.nd.pick(_nd(data), _nd(idx), 1, True), want[:, None], "positional keepdims")
+    # index already shaped with the kept axis is accepted too
+    _same(mx.nd.pick(_nd(data), _nd(idx[:, None]), axis=-1), want, "keepdims-shaped index")
+    v = _rand((5,))
+    _same(mx.nd.pick(_nd(v), _nd(np.array([3.0], np.float32)), axis=0), v[[3]], "1-D data")
+    ins, outs = _infer("pick", {"axis": 0}, [(4, 3), None])
+    assert ins[1] == (3,) and outs == [(3,)]
+    with pytest.raises(mx.MXNetError, match=r"pick.*index shape.*\(4, 3\)"):
+        mx.nd.pick(_nd(data), _nd(np.zeros(3, np.float32)), axis=1)
+    with pytest.raises(mx.MXNetError, match="axis"):
+        mx.nd.pick(_nd(data), _nd(idx), axis=None)
+
+
+def test_batch_take():
+    a = _rand((4, 3))
+    idx = np.array([0, 2, 5, -1], np.int32)
+    _same(mx.nd.batch_take(_nd(a), _nd(idx)), a[np.arange(4), [0, 2, 2, 0]])
+    _same(mx.nd.batch_take(_nd(a), _nd(idx.astype(np.float32))), a[np.arange(4), [0, 2, 2, 0]])
+    with pytest.raises(mx.MXNetError, match="batch_take"):
+        mx.nd.batch_take(_nd(a), _nd(np.zeros(3, np.int32)))
+
+
+# -------------------------------------------------------------------------------------- one_hot
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8", "float16"])
+def test_one_hot(dtype):
+    ind = np.array([[0, 2.7, -1], [3, 1, 4]], np.float32)
+    want = np.zeros((2, 3, 4), dtype)
+    for i, j in itertools.product(range(2), range(3)):
+        k = int(np.trunc(ind[i, j]))
+        if 0 <= k < 4:
+            want[i, j, k] = 1
+    _same(mx.nd.one_hot(_nd(ind), depth=4, dtype=dtype), want, "one_hot %s" % dtype)
+
+
+def test_one_hot_values_and_forms():
+    ind = np.array([1, 0, 5, -2], np.float32)
+    want = np.full((4, 3), -1.0, np.float32)
+    want[0, 1] = want[1, 0] = 2.5
+    _same(mx.nd.one_hot(_nd(ind), 3, 2.5, -1.0), want, "positional on/off")
+    _same(_nd(ind).one_hot(depth=3, on_value=2.5, off_value=-1), want, "fluent")
+    default = mx.nd.one_hot(_nd(ind), depth=3)
+    assert default.dtype == np.float32
+    _same(mx.nd.one_hot(_nd(ind.astype(np.int32)), "3", dtype="int32"),
+          (want > 0).astype(np.int32), "int indices, string depth")
+    op = mx.operator.get("one_hot")
+    p = op.parse_params({"depth": 5, "dtype": "int64"})
+    assert op.infer_shape(p, [(2, 3)])[1] == [(2, 3, 5)]
+    assert op.infer_type(p, [np.dtype(np.float32)])[1] == [np.int64]
+    with pytest.raises(mx.MXNetError, match="required"):
+        mx.nd.one_hot(_nd(ind))
+
+
+# ---------------------------------------------------------------------------------------- where
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_where(dtype):
+    rng = np.random.default_rng(0)
+    x, y = _rand((3, 4), dtype, rng), _rand((3, 4), dtype, rng)
+    cond = rng.integers(0, 2, size=(3, 4)).astype(np.float32) * rng.choice([-2.5, 1.0], (3, 4))
+    _same(mx.nd.where(_nd(cond), _nd(x), _nd(y)), np.where(cond != 0, x, y), "same shape")
+    row = np.array([0, 3, 0], np.float32)
+    _same(mx.nd.where(_nd(row), _nd(x), _nd(y)), np.where(row[:, None] != 0, x, y), "rows")
+    _same(mx.nd.where(condition=_nd(cond.astype(np.int32)), x=_nd(x), y=_nd(y)),
+          np.where(cond != 0, x, y), "int condition, keywords")
+    v = _rand((4,), dtype)
+    _same(mx.nd.where(_nd(cond[0]), _nd(v), _nd(v * 2)), np.where(cond[0] != 0, v, v * 2), "1-D")
+
+
+def test_where_inference_and_errors():
+    ins, outs = _infer("where", {}, [None, (2, 3), None])
+    assert ins[1:] == [(2, 3), (2, 3)] and outs == [(2, 3)]
+    assert _infer("where", {}, [(2, 3), None, None])[1] == [None]
+    x = _nd(_rand((3, 4)))
+    with pytest.raises(mx.MXNetError, match=r"where.*condition.*\(3, 4\)"):
+        mx.nd.where(_nd(np.ones((4,), np.float32)), x, x)
+    with pytest.raises(mx.MXNetError, match="same shape"):
+        mx.nd.where(_nd(np.ones((3, 4), np.float32)), x, _nd(_rand((4, 3))))
+    with pytest.raises(mx.MXNetError, match="dtype"):
+        mx.nd.where(_nd(np.ones((3, 4), np.float32)), x, _nd(_rand((3, 4), np.float64)))
+
+
+# ----------------------------------------------------------------------- gather_nd / scatter_nd
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_nd(dtype):
+    data = _rand((3, 4, 2), dtype)
+    ind = np.array([[0, 2, -1, 1], [3, -4, 1, 0]], np.float32)
+    want = np.stack([data[int(i) % 3, int(j) % 4] for i, j in ind.T])
+    _same(mx.nd.gather_nd(_nd(data), _nd(ind)), want, "M=2")
+    ind1 = np.array([[2, 0], [1, -3]], np.int32).reshape(1, 2, 2)
+    _same(mx.nd.gather_nd(_nd(data), _nd(ind1)), data[ind1[0] % 3], "M=1, 2-D index grid")
+    ind3 = np.array([[1], [3], [1]], np.float32)
+    _same(mx.nd.gather_nd(_nd(data), _nd(ind3)), data[1, 3, 1].reshape(1), "M=ndim")
+    assert _infer("gather_nd", {}, [(3, 4, 2), (2, 5, 6)])[1] == [(5, 6, 2)]
+
+
+@pytest.mark.leaves_engine_errors
+def test_gather_nd_errors():
+    data = _nd(_rand((3, 4)))
+    with pytest.raises(mx.MXNetError, match=r"gather_nd.*exceed.*\(3, 4\)"):
+        mx.nd.gather_nd(data, _nd(np.zeros((3, 2), np.float32)))
+    with pytest.raises(mx.MXNetError, match="at least 2"):
+        mx.nd.gather_nd(data, _nd(np.zeros((2,), np.float32)))
+    bad = mx.nd.gather_nd(data, _nd(np.array([[3], [0]], np.float32)))
+    with pytest.raises(mx.MXNetError, match="gather_nd.*out of bounds"):
+        bad.asnumpy()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scatter_nd(dtype):
+    data = _rand((3, 2), dtype)
+    ind = np.array([[0, 2, -1], [1, 0, 3]], np.float32)
+    want = np.zeros((3, 4, 2), dtype)
+    for k, (i, j) in enumerate(ind.T.astype(int)):
+        want[i, j] = data[k]
+    got = mx.nd.scatter_nd(_nd(data), _nd(ind), shape=(3, 4, 2))
+    _same(got, want, "scatter_nd")
+    # gather_nd inverts it on the written positions
+    _same(mx.nd.gather_nd(got, _nd(ind)), data, "round trip")
+    with pytest.raises(mx.MXNetError, match="scatter_nd"):
+        mx.nd.scatter_nd(_nd(data), _nd(ind), shape=(3, 4, 3))
+
+
+# ----------------------------------------------------------------------------------------- topk
+def _topk_ref(x, axis, k, is_ascend):
+    """Stable order along ``axis``: ties keep ascending index order in both directions."""
+    xa = np.moveaxis(x, axis, -1)
+    n = xa.shape[-1]
+    order = np.empty(xa.shape, np.int64)
+    for pos in np.ndindex(xa.shape[:-1]):
+        row = list(xa[pos])
+        idx = sorted(range(n), key=lambda j: (row[j] if is_ascend else -row[j], j))
+        order[pos] = idx
+    order = order[..., :k]
+    vals = np.take_along_axis(xa, order, -1)
+    return np.moveaxis(vals, -1, axis), np.moveaxis(order, -1, axis)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("is_ascend", [False, True])
+def test_topk(dtype, is_ascend):
+    rng = np.random.default_rng(0)
+    # few distinct values: plenty of ties to check the tie-breaking order
+    x = rng.integers(-2, 3, size=(3, 4, 5)).astype(dtype)
+    for axis, k in itertools.product(range(-3, 3), (1, 2, 3)):
+        vals, order = _topk_ref(x, axis, k, is_ascend)
+        v, i = mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="both", is_ascend=is_ascend)
+        _same(v, vals, "values axis %d k %d" % (axis, k))
+        _same(i, order.astype(np.float32), "indices axis %d k %d" % (axis, k))
+        _same(mx.nd.topk(_nd(x), axis=axis, k=k, is_ascend=is_ascend),
+              order.astype(np.float32), "default ret_typ indices")
+        _same(mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="value", is_ascend=is_ascend),
+              vals, "value")
+        mask = np.zeros(x.shape, dtype)
+        np.put_along_axis(mask, order, 1, axis)
+        _same(mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="mask", is_ascend=is_ascend),
+              mask, "mask")
+
+
+def test_topk_forms():
+    x = _rand((3, 5))
+    flat = x.reshape(-1)
+    order = np.argsort(-flat, kind="stable")
+    _same(mx.nd.topk(_nd(x), axis=None, k=3, ret_typ="value"), flat[order[:3]], "axis None")
+    _same(mx.nd.topk(_nd(x), axis="None", k=2), order[:2].astype(np.float32), "string None")
+    full = np.argsort(-x, axis=-1, kind="stable").astype(np.float32)
+    _same(mx.nd.topk(_nd(x), k=0), full, "k < 1 sorts everything")
+    _same(mx.nd.topk(_nd(x), -1, 2, "indices", False, "int32"), full[:, :2].astype(np.int32),
+          "positional, int32 indices")
+    _same(_nd(x).topk(k=2, dtype="int64"), full[:, :2].astype(np.int64), "fluent")
+    single = mx.nd.topk(_nd(x), k=1, ret_typ="value")
+    assert isinstance(single, mx.nd.NDArray)
+    outs = [_nd(np.zeros((3, 2), np.float32)), _nd(np.zeros((3, 2), np.float64))]
+    res = mx.nd.topk(_nd(x), k=2, ret_typ="both", dtype="float64", out=outs)
+    assert isinstance(res, list) and len(res) == 2
+    _same(outs[0], np.take_along_axis(x, full[:, :2].astype(int), 1), "out= values")
+    _same(outs[1], full[:, :2].astype(np.float64), "out= indices")
+    op = mx.operator.get("topk")
+    p = op.parse_params({"ret_typ": "both", "k": 2, "axis": 0, "dtype": "int32"})
+    assert op.infer_shape(p, [(4, 3)])[1] == [(2, 3), (2, 3)]
+    assert op.infer_type(p, [np.dtype(np.float64)])[1] == [np.float64, np.int32]
+    with pytest.raises(mx.MXNetError, match=r"topk.*k must be.*\(3, 5\)"):
+        mx.nd.topk(_nd(x), k=6)
+
+
+# ------------------------------------------------------------------------------- sort / argsort
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("is_ascend", [True, False])
+def test_sort_and_argsort(dtype, is_ascend):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 4, size=(2, 3, 6)).astype(dtype)
+    for axis in list(range(-3, 3)) + [None]:
+        if axis is None:
+            vals, order = _topk_ref(x.reshape(-1), 0, x.size, is_ascend)
+        else:
+            vals, order = _topk_ref(x, axis, x.shape[axis], is_ascend)
+        _same(mx.nd.sort(_nd(x), axis=axis, is_ascend=is_ascend), vals, "sort %s" % axis)
+        _same(mx.nd.argsort(_nd(x), axis=axis, is_ascend=is_ascend),
+              order.astype(np.float32), "argsort %s (stable ties)" % axis)
+
+
+def test_sort_forms():
+    x = _rand((3, 4))
+    _same(mx.nd.sort(_nd(x)), np.sort(x, axis=-1), "defaults")
+    _same(_nd(x).sort(axis=0, is_ascend=False), np.sort(x, axis=0)[::-1], "fluent")
+    _same(mx.nd.sort(_nd(x), 0, "False"), np.sort(x, axis=0)[::-1], "positional string")
+    order = np.argsort(x, axis=0, kind="stable")
+    _same(mx.nd.argsort(_nd(x), axis=0, dtype="int32"), order.astype(np.int32), "int32")
+    _same(_nd(x).argsort(), np.argsort(x, axis=-1).astype(np.float32), "fluent argsort")
+    out = _nd(np.zeros((3, 4), np.float32))
+    mx.nd.sort(_nd(x), out=out)
+    _same(out, np.sort(x, axis=-1), "out=")
+    assert _infer("argsort", {"axis": None}, [(3, 4)])[1] == [(12,)]
+    with pytest.raises(mx.MXNetError, match=r"sort.*out of range.*\(3, 4\)"):
+        mx.nd.sort(_nd(x), axis=2)
+
+
+def test_every_op_runs_on_ctx(ctx):
+    """One representative call per op on the device under test (CPU, and GPU when
+    present), compared with the CPU result."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 4, size=(3, 5)).astype(np.float32)
+    i = np.array([0, 4, -1], np.float32)
+    cases = [
+        ("take", [x, i], {"axis": 1, "mode": "wrap"}),
+        ("pick", [x, i], {"axis": 1}),
+        ("batch_take", [x, i], {}),
+        ("one_hot", [i], {"depth": 5, "dtype": "int32"}),
+        ("where", [i, x, -x], {}),
+        ("gather_nd", [x, np.array([[1, 2], [0, -1]], np.float32)], {}),
+        ("scatter_nd", [x[0, :2], np.array([[1, 2], [0, 4]], np.float32)], {"shape": (3, 5)}),
+        ("topk", [x], {"k": 3, "ret_typ": "mask"}),
+        ("topk", [x], {"k": 2, "axis": 0, "ret_typ": "indices"}),
+        ("sort", [x], {"is_ascend": False}),
+        ("argsort", [x], {"axis": None, "is_ascend": False}),
+    ]
+    for name, ins, params in cases:
+        want = getattr(mx.nd, name)(*[_nd(a) for a in ins], **params)
+        got = getattr(mx.nd, name)(*[_nd(a, ctx) for a in ins], **params)
+        assert got.context == ctx
+        _same(got, want.asnumpy(), name)
+
+
+# -------------------------------------------------------------------------- MXNet 1.9.1 goldens
+def _fixture_cases():
+    path = FIXTURES / "ops" / "manifest_shape_index.json"
+    return [e for e in json.loads(path.read_text()) if e["op"] in INDEX_OPS]
+
+
+@pytest.mark.parametrize("entry", _fixture_cases(), ids=lambda e: e["id"])
+def test_mxnet_golden(entry):
+    """Call ``mx.nd.<op>`` as the golden was produced and compare every listed output
+    (exactly for ``exact`` cases and integer results, else with the entry's tolerances)."""
+    arrays = np.load(FIXTURES / entry["file"])
+    inputs = [mx.nd.array(arrays[i["key"]], dtype=arrays[i["key"]].dtype)
+              for i in entry["inputs"]]
+    params = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in entry["params_json"].items()}
+    res = getattr(mx.nd, entry["op"])(*inputs, **params)
+    res = res if isinstance(res, list) else [res]
+    assert len(res) == entry["num_outputs"]
+    for o in entry["outputs"]:
+        got = res[o["index"]].asnumpy()
+        want = arrays[o["key"]]
+        assert got.shape == want.shape == tuple(o["shape"])
+        assert got.dtype == want.dtype == np.dtype(o["dtype"])
+        if entry["exact"] or want.dtype.kind in "iub":
+            assert np.array_equal(got, want), entry["id"]
+        else:
+            ok = np.isclose(got.astype(np.float64), want.astype(np.float64),
+                            rtol=entry["rtol"], atol=entry["atol"], equal_nan=True)
+            assert ok.all(), "%s:\n got %s\nwant %s" % (entry["id"], got, want)

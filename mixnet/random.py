@@ -12,7 +12,7 @@ from . import backend
 from . import engine as _engine
 from .base import MXNetError, integer_types
 from .context import Context
-from .ndarray.dispatch import _parse_ctx, _rng_vars, rng_var
+from .ndarray.dispatch import _parse_ctx, rng_var, rng_vars
 from .ndarray.random import (exponential, gamma, generalized_negative_binomial,
                              multinomial, negative_binomial, normal, poisson, randint, randn,
                              shuffle, uniform)
@@ -32,7 +32,7 @@ def seed(seed_state: int, ctx: Any = "all") -> None:
     if ctx == "all":
         target: Any = "all"
         # snapshot: the dict may grow from other threads while we wait
-        gen_vars = list(_rng_vars.values())
+        gen_vars = rng_vars()
         dev = Context("cpu", 0)
     else:
         dev = ctx if isinstance(ctx, Context) else _parse_ctx(ctx)
@@ -44,11 +44,8 @@ def seed(seed_state: int, ctx: Any = "all") -> None:
         backend.seed(int(seed_state), target)
 
     # Reseed as a write of the generator vars, ordered after the random ops already
-    # pushed. A var holding the error of an earlier failed random op would make the
-    # engine skip the task, so such vars are only reseeded, not waited on; their error
-    # stays with the outputs of the op that failed.
-    healthy = [v for v in gen_vars if v.exc is None]
-    if healthy:
-        _engine.push_sync(reseed, dev, (), healthy, name="mx.random.seed")
+    # pushed (generator vars never hold errors, so this always runs).
+    if gen_vars:
+        _engine.push_sync(reseed, dev, (), gen_vars, name="mx.random.seed")
     else:
         reseed()

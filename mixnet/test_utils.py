@@ -42,9 +42,8 @@ _default_ctx: list = [None]
 
 
 def default_context() -> Context:
-    """``mx.test_utils.default_context()``: the context test helpers create arrays on.
-
-    It is the one given to :func:`set_default_context`, or else the current context
+    """``mx.test_utils.default_context()``: the context test helpers create arrays on,
+    i.e. the one given to :func:`set_default_context`, or else the current context
     (``cpu(0)`` outside any ``with ctx:`` block)."""
     ctx = _default_ctx[0]
     return current_context() if ctx is None else ctx
@@ -52,10 +51,9 @@ def default_context() -> Context:
 
 def set_default_context(ctx: Optional[Context]) -> None:
     """``mx.test_utils.set_default_context(ctx)``: make ``ctx`` the context of the test
-    helpers (``None`` goes back to the current context).
-
-    Unlike MXNet, this does not change where ``mx.nd.array`` puts arrays without a
-    ``ctx``; it is a setting of this module only, so it cannot leak into library code."""
+    helpers (``None`` goes back to the current context). Unlike MXNet, this does not
+    change where ``mx.nd.array`` puts arrays without a ``ctx``: it is a setting of this
+    module only, so it cannot leak into library code."""
     if ctx is not None and not isinstance(ctx, Context):
         raise MXNetError("set_default_context expects a Context, got %s" % type(ctx).__name__)
     _default_ctx[0] = ctx
@@ -274,9 +272,8 @@ def assert_almost_equal(a: ArrayLike, b: ArrayLike, rtol: Optional[float] = None
                         atol: Optional[float] = None, names: Sequence[str] = ("a", "b"),
                         equal_nan: bool = False) -> None:
     """``mx.test_utils.assert_almost_equal(a, b, rtol=None, atol=None, names=('a', 'b'),
-    equal_nan=False)``: raise ``AssertionError`` unless :func:`almost_equal` holds.
-
-    ``a`` and ``b`` may be NDArrays, NumPy arrays or numbers; shapes must match exactly
+    equal_nan=False)``: raise ``AssertionError`` unless :func:`almost_equal` holds. ``a``
+    and ``b`` may be NDArrays, NumPy arrays or numbers; shapes must match exactly
     except that a 0-d side broadcasts. The message gives both shapes and dtypes, how many
     elements mismatch, the worst violation, the largest absolute and relative errors with
     their indices and the values there, the tolerances, and (abridged) both arrays."""
@@ -384,13 +381,12 @@ def rand_ndarray(shape: Any, stype: str = "default", density: Optional[float] = 
                  ctx: Optional[Context] = None) -> NDArray:
     """``mx.test_utils.rand_ndarray(shape, stype='default', density=None, dtype=None,
     modifier_func=None, shuffle_csr_indices=False, distribution=None, ctx=None)``: a random
-    NDArray on ``ctx`` (default :func:`default_context`).
-
-    Floats are standard normal; integers are uniform in ``[-10, 10]`` (``[0, 10]``
-    unsigned) and bools fair coins. ``modifier_func`` maps the NumPy values before they
-    become an array. Only dense storage exists so far: ``'row_sparse'``/``'csr'`` raise
-    ``MXNetError`` (``density``, ``shuffle_csr_indices`` and ``distribution`` are their
-    options and are ignored for dense arrays, as in MXNet)."""
+    NDArray on ``ctx`` (default :func:`default_context`). Floats are standard normal;
+    integers are uniform in ``[-10, 10]`` (``[0, 10]`` unsigned) and bools fair coins.
+    ``modifier_func`` maps the NumPy values before they become an array. Only dense storage
+    exists so far: ``'row_sparse'``/``'csr'`` raise ``MXNetError`` (``density``,
+    ``shuffle_csr_indices`` and ``distribution`` are their options and are ignored for dense
+    arrays, as in MXNet)."""
     if stype in ("row_sparse", "csr"):
         raise MXNetError("rand_ndarray: stype %r is not available yet; sparse random arrays "
                          "come with sparse NDArray support (mx.nd.sparse)" % stype)
@@ -608,9 +604,8 @@ def check_numeric_gradient(sym: Callable, location: Sequence[np.ndarray], aux_st
                            vjp: Optional[Callable] = None) -> tuple:
     """``mx.test_utils.check_numeric_gradient(sym, location, aux_states=None,
     numeric_eps=1e-3, rtol=1e-2, atol=None, grad_nodes=None, use_forward_train=True,
-    ctx=None, grad_stype_dict=None, dtype=float32)``, for now taking a callable.
-
-    Checks the analytic gradient of ``sym`` at ``location`` (a list of NumPy arrays) by a
+    ctx=None, grad_stype_dict=None, dtype=float32)``, for now taking a callable: checks the
+    analytic gradient of ``sym`` at ``location`` (a list of NumPy arrays) by a
     random directional derivative computed in float64: ``<grad, v>`` against
     ``(phi(x + eps v) - phi(x - eps v)) / (2 eps)`` where ``phi`` is the inner product of
     the outputs with random head gradients. With ``vjp`` given, ``sym`` is a NumPy
@@ -715,27 +710,22 @@ def check_op(op: Union[str, Callable], inputs: Sequence[Any], params: Optional[d
              equal_nan: bool = True, numeric_eps: float = 1e-3,
              grad_rtol: Optional[float] = None, grad_atol: Optional[float] = None) -> list:
     """The oracle helper for operator tests: run ``mx.nd.<op>(*inputs, **params)`` on
-    ``ctx`` (default :func:`default_context`) and check it.
-
-    ``inputs`` are NumPy arrays (each becomes an NDArray of the same dtype; use at least
-    1-d arrays, since NDArrays are never 0-d). The outputs are checked for count, then
-    shape, then dtype (``check_dtype``), then values against ``reference(*inputs,
-    **params)`` (a NumPy function returning an array or a list of them) and/or
-    ``fixture`` (``{'outputs': [arrays], 'rtol': ..., 'atol': ...}`` written by MXNet
-    1.9.1). Tolerances are ``rtol``/``atol`` if given, else the fixture's, else the dtype
-    defaults; NaN equals NaN unless ``equal_nan=False``.
-
+    ``ctx`` (default :func:`default_context`) and check it. ``inputs`` are NumPy arrays
+    (each becomes an NDArray of the same dtype; use at least 1-d arrays, since NDArrays are
+    never 0-d). The outputs are checked for count, then shape, then dtype (``check_dtype``),
+    then values against ``reference(*inputs, **params)`` (a NumPy function returning an
+    array or a list of them) and/or ``fixture`` (``{'outputs': [arrays], 'rtol': ...,
+    'atol': ...}`` written by MXNet 1.9.1). Tolerances are ``rtol``/``atol`` if given, else
+    the fixture's, else the dtype defaults; NaN equals NaN unless ``equal_nan=False``.
     Gradients: when ``grad`` is true (or a list of input indices) and ``mixnet.autograd``
     exists with ``record``/``backward``, every float input is perturbed along one random
     direction in float64 and ``<autograd gradient, v>`` is compared with the central
-    difference of ``<outputs, random heads>`` (tolerances ``grad_rtol``, default 1e-2,
-    5e-2 for float16, and ``grad_atol``, default 1e-3, 1e-1 for float16). While autograd
-    does not exist the gradient part is skipped silently.
-
-    Each ``(bad_inputs_list, bad_params)`` in ``bad_inputs`` is a separate call (with
-    exactly those params) that must raise ``MXNetError`` naming the op; results are waited
-    on so asynchronous kernel errors count. Raises ``AssertionError`` on any failure and
-    returns the outputs as NumPy arrays."""
+    difference of ``<outputs, random heads>`` (tolerances ``grad_rtol``, default 1e-2, 5e-2
+    for float16, and ``grad_atol``, default 1e-3, 1e-1 for float16). While autograd does not
+    exist the gradient part is skipped silently. Each ``(bad_inputs_list, bad_params)`` in
+    ``bad_inputs`` is a separate call (with exactly those params) that must raise
+    ``MXNetError`` naming the op; results are waited on so asynchronous kernel errors count.
+    Raises ``AssertionError`` on any failure and returns the outputs as NumPy arrays."""
     fn, name, op_names = _resolve_op(op)
     what = "check_op(%s)" % name
     if reference is None and fixture is None:

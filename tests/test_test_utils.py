@@ -289,10 +289,12 @@ def test_check_op_catches_wrong_shape_dtype_and_values():
     p = {"shape": (3, 2)}
     with pytest.raises(AssertionError, match=r"output 0 has shape \(3, 2\), expected \(6,\)"):
         tu.check_op("reshape", [x], p, reference=lambda x, shape: x.reshape(-1))
+    def as_float64(x, shape):
+        return x.reshape(shape).astype(np.float64)
+
     with pytest.raises(AssertionError, match="output 0 has dtype float32, expected float64"):
-        tu.check_op("reshape", [x], p, reference=lambda x, shape: x.reshape(shape).astype(np.float64))
-    tu.check_op("reshape", [x], p, reference=lambda x, shape: x.reshape(shape).astype(np.float64),
-                check_dtype=False)
+        tu.check_op("reshape", [x], p, reference=as_float64)
+    tu.check_op("reshape", [x], p, reference=as_float64, check_dtype=False)
     with pytest.raises(AssertionError, match="vs reference: output0 and expected0 are not"):
         tu.check_op("reshape", [x], p, reference=lambda x, shape: 2 * x.reshape(shape) + 1)
     with pytest.raises(AssertionError, match="returned 1 output"):
@@ -359,7 +361,8 @@ def test_check_numeric_gradient_with_known_gradient():
     assert analytic == pytest.approx(numeric, rel=1e-2, abs=1e-3)
     tu.check_numeric_gradient(_f, [x.astype(np.float64), y], dtype=np.float64, rtol=1e-5,
                               vjp=_f_vjp)
-    tu.check_numeric_gradient(_f, [x, y], grad_nodes=[1], vjp=lambda h, x, y: [None, h[0] * np.sin(x)])
+    tu.check_numeric_gradient(_f, [x, y], grad_nodes=[1],
+                              vjp=lambda h, x, y: [None, h[0] * np.sin(x)])
 
 
 def test_check_numeric_gradient_catches_a_wrong_gradient():
@@ -414,7 +417,8 @@ class _TapeAutograd:
 
     @contextlib.contextmanager
     def record(self, train_mode=True):
-        prev_hook = dispatch.set_record_hook(lambda op, p, ins, outs: self.tape.append((op, ins, outs)))
+        prev_hook = dispatch.set_record_hook(
+            lambda op, p, ins, outs: self.tape.append((op, ins, outs)))
         prev = registry.set_recording(True)
         try:
             yield
@@ -428,7 +432,8 @@ class _TapeAutograd:
             assert op.name == "Reshape", "the fake only differentiates Reshape"
             if id(outs[0]) in grads:
                 x = ins[0]
-                grads[id(x)] = grads.get(id(x), 0) + self.scale * grads[id(outs[0])].reshape(x.shape)
+                back = self.scale * grads[id(outs[0])].reshape(x.shape)
+                grads[id(x)] = grads.get(id(x), 0) + back
         for v in self.variables:
             self.grads[id(v)] = mx.nd.array(grads[id(v)], ctx=v.context, dtype=v.dtype)
         self.tape.clear()

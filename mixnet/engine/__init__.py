@@ -18,9 +18,9 @@ from ..base import MXNetError, getenv_str
 from .core import Engine
 from .naive import NaiveEngine
 from .threaded import ThreadedEngine, ThreadedEnginePerDevice
-from .var import Var
+from .var import ResourceVar, Var
 
-__all__ = ["Engine", "Var", "NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice",
+__all__ = ["Engine", "Var", "ResourceVar", "NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice",
            "get", "set_engine_type", "engine_type", "push", "push_sync", "new_var",
            "wait_for_var", "wait_for_all", "bulk", "set_bulk_size", "get_bulk_size"]
 

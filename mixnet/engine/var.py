@@ -69,6 +69,22 @@ class Var:
         return not self.writing and not self.queue
 
 
+class ResourceVar(Var):
+    """A var guarding a shared resource (a device's random generator): tasks write it to be
+    ordered, but a failing task does not poison it, so one bad op cannot disable every
+    later op that needs the resource."""
+
+    __slots__ = ()
+
+    @property
+    def exc(self) -> None:
+        return None
+
+    @exc.setter
+    def exc(self, value: Optional[BaseException]) -> None:
+        pass
+
+
 class Opr:
     """One pushed task: the function, the vars it reads/writes, and bookkeeping."""
 

@@ -14,7 +14,7 @@ from ..context import Context, current_context
 from ..operator.registry import OpCtx, OpDef, _state, shape_str
 from .chunk import Chunk
 
-__all__ = ["invoke", "make_function", "rng_var", "set_record_hook"]
+__all__ = ["invoke", "make_function", "rng_var", "rng_vars", "set_record_hook"]
 
 _rng_vars: dict = {}
 _hook: list = [None]
@@ -34,8 +34,13 @@ def rng_var(ctx: Context) -> Any:
     their draws happen in push order and ``mx.random.seed`` makes them reproducible."""
     v = _rng_vars.get(ctx)
     if v is None:
-        v = _rng_vars.setdefault(ctx, _engine.new_var("rng:%s" % ctx))
+        v = _rng_vars.setdefault(ctx, _engine.ResourceVar("rng:%s" % ctx))
     return v
+
+
+def rng_vars() -> list:
+    """The generator vars of every context used so far (a snapshot)."""
+    return list(_rng_vars.values())
 
 
 def _check_out(op: OpDef, out: Any, oshapes: list, odtypes: list, ctx: Context) -> list:
@@ -85,7 +90,8 @@ def invoke(op: OpDef, inputs: Sequence[Any], p: Any, out: Any = None,
         oshapes, odtypes = op.infer(p, shapes, [a.dtype for a in ins])
     else:
         if ctx is None:
-            ctx = current_context()
+            pctx = getattr(p, "ctx", None)  # creation ops keep MXNet's ``ctx`` attribute
+            ctx = _parse_ctx(pctx) if pctx else current_context()
         ins = shapes = []
         oshapes, odtypes = op.infer(p, [], [])
     if out is None:
@@ -124,10 +130,10 @@ def invoke(op: OpDef, inputs: Sequence[Any], p: Any, out: Any = None,
     hook = _hook[0]
     if hook is not None and getattr(_state, "record", False):
         hook(op, p, inputs, outs)
-    nvis = op.fixed_num_outputs if op._visible_outputs is None else op.num_visible_outputs(p)
-    if nvis == 1:
-        return outs[0]
-    return outs[:nvis] if nvis is not None else outs[:op.num_visible_outputs(p)]
+    nvis = op.fixed_num_outputs if op._visible_outputs is None else None
+    if nvis is None:
+        nvis = op.num_visible_outputs(p)
+    return outs[0] if nvis == 1 else outs[:nvis]
 
 
 # ------------------------------------------------------------------ nd.<op> functions

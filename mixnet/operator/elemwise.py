@@ -32,17 +32,15 @@ def _div(xp: Any, a: Any, b: Any, out: Any) -> None:
 
 
 def _mod(xp: Any, a: Any, b: Any, out: Any) -> None:
-    if out.dtype.kind in "iub":
-        safe = xp.where(b == 0, 1, b)
-        out[...] = xp.where(b == 0, 0, xp.mod(a, safe))
-    else:
-        xp.mod(a, b, out=out)
+    # the sign follows the divisor (Python/NumPy mod); MXNet gives 0 for a zero divisor
+    safe = xp.where(b == 0, 1, b)
+    out[...] = xp.where(b == 0, 0, xp.mod(a, safe))
 
 
 def _power(xp: Any, a: Any, b: Any, out: Any) -> None:
     if out.dtype.kind in "iu":
         # NumPy refuses negative integer exponents; compute in float64 and truncate
-        out[...] = xp.power(xp.asarray(a, dtype=np.float64), b)
+        out[...] = xp.power(xp.asarray(a, dtype=np.float32), xp.asarray(b, dtype=np.float32))
     else:
         xp.power(a, b, out=out)
 
@@ -71,7 +69,7 @@ def _logical(name: str) -> Callable:
 
 def _hypot(xp: Any, a: Any, b: Any, out: Any) -> None:
     if out.dtype.kind in "iub":
-        out[...] = xp.hypot(xp.asarray(a, dtype=np.float64), b)
+        out[...] = xp.hypot(xp.asarray(a, dtype=np.float32), xp.asarray(b, dtype=np.float32))
     else:
         xp.hypot(a, b, out=out)
 
@@ -115,11 +113,6 @@ _BINARY = {
     "logical_xor": (_logical("logical_xor"), "_logical_xor", ("_Logical_Xor",),
                     "_logical_xor_scalar", ("_LogicalXorScalar",), None, ()),
 }
-# NumPy warns on x/0, 0*inf, log(0) ...; MXNet returns inf/nan silently, so the kernels
-# that can produce them run under errstate.
-_NEEDS_QUIET = {"div", "mod", "power", "hypot"}
-
-
 def broadcast_shape(a: tuple, b: tuple) -> tuple:
     """NumPy broadcasting of two shapes (aligned from the right, size-1 dims stretch);
     raises ``MXNetError`` naming both shapes when they are incompatible."""
@@ -147,14 +140,9 @@ def _bcast_shape(p: Any, shapes: list):
     return shapes, [broadcast_shape(a, b)]
 
 
-def _binary_forward(kernel: Callable, quiet: bool) -> Callable:
-    if quiet:
-        def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
-            with np.errstate(all="ignore"):
-                kernel(oc.xp, ins[0], ins[1], outs[0])
-    else:
-        def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
-            kernel(oc.xp, ins[0], ins[1], outs[0])
+def _binary_forward(kernel: Callable) -> Callable:
+    def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
+        kernel(oc.xp, ins[0], ins[1], outs[0])
     return fwd
 
 
@@ -163,17 +151,15 @@ def _scalar_value(x: Any, s: float) -> Any:
     return x.dtype.type(s)
 
 
-def _scalar_forward(kernel: Callable, reflected: bool, quiet: bool) -> Callable:
-    def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
-        x = ins[0]
-        s = _scalar_value(x, p.scalar)
-        if quiet:
-            with np.errstate(all="ignore"):
-                kernel(oc.xp, s, x, outs[0]) if reflected else kernel(oc.xp, x, s, outs[0])
-        elif reflected:
-            kernel(oc.xp, s, x, outs[0])
-        else:
-            kernel(oc.xp, x, s, outs[0])
+def _scalar_forward(kernel: Callable, reflected: bool) -> Callable:
+    if reflected:
+        def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
+            x = ins[0]
+            kernel(oc.xp, _scalar_value(x, p.scalar), x, outs[0])
+    else:
+        def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
+            x = ins[0]
+            kernel(oc.xp, x, _scalar_value(x, p.scalar), outs[0])
     return fwd
 
 
@@ -181,21 +167,20 @@ _SCALAR_PARAMS = [Param("scalar", Float(), 1.0, "the scalar operand"),
                   Param("is_int", Bool(), True, "internal: the scalar is integral")]
 
 for _key, (_k, _ew, _ew_alias, _sc, _sc_alias, _rsc, _rsc_alias) in _BINARY.items():
-    _quietk = _key in _NEEDS_QUIET
     _bname = "broadcast_" + _key
-    register(OpDef(_bname, inputs=("lhs", "rhs"), forward=_binary_forward(_k, _quietk),
+    register(OpDef(_bname, inputs=("lhs", "rhs"), forward=_binary_forward(_k),
                    infer_shape=_bcast_shape,
                    aliases=("broadcast_plus",) if _key == "add" else
                    ("broadcast_minus",) if _key == "sub" else (),
                    doc="Element-wise %s of two arrays with NumPy broadcasting." % _key))
-    register(OpDef(_ew, inputs=("lhs", "rhs"), forward=_binary_forward(_k, _quietk),
+    register(OpDef(_ew, inputs=("lhs", "rhs"), forward=_binary_forward(_k),
                    aliases=_ew_alias, inplace=((0, 0), (1, 0)),
                    doc="Element-wise %s of two arrays of the same shape." % _key))
-    register(OpDef(_sc, params=_SCALAR_PARAMS, forward=_scalar_forward(_k, False, _quietk),
+    register(OpDef(_sc, params=_SCALAR_PARAMS, forward=_scalar_forward(_k, False),
                    aliases=_sc_alias, inplace=((0, 0),),
                    doc="Element-wise %s of an array and a scalar." % _key))
     if _rsc:
-        register(OpDef(_rsc, params=_SCALAR_PARAMS, forward=_scalar_forward(_k, True, True),
+        register(OpDef(_rsc, params=_SCALAR_PARAMS, forward=_scalar_forward(_k, True),
                        aliases=_rsc_alias, inplace=((0, 0),),
                        doc="Element-wise %s of a scalar and an array (scalar first)." % _key))
 
@@ -214,18 +199,23 @@ register(OpDef("add_n", inputs=lambda p: ["arg%d" % i for i in range(p.num_args)
                params=[Param("num_args", Int(lo=1), REQUIRED, "number of inputs")],
                forward=_add_n_forward, varargs="num_args", aliases=("ElementWiseSum",),
                inplace=((0, 0),), doc="Sum of any number of arrays of the same shape."))
-register(OpDef("_grad_add", inputs=("lhs", "rhs"), forward=_binary_forward(_ufunc("add"), False),
+register(OpDef("_grad_add", inputs=("lhs", "rhs"), forward=_binary_forward(_ufunc("add")),
                inplace=((0, 0), (1, 0)), doc="Gradient accumulation: lhs + rhs."))
 
 
 # --------------------------------------------------------------------------- unary
 def _round_away(xp: Any, x: Any) -> Any:
-    return xp.sign(x) * xp.floor(xp.abs(x) + 0.5)
+    # half away from zero; x - trunc(x) is exact, unlike floor(|x| + 0.5), which rounds
+    # 0.49999997 up and misses odd integers above 2**23
+    t = xp.trunc(x)
+    return t + xp.sign(x) * (xp.abs(x - t) >= 0.5)
 
 
 def _rint_down(xp: Any, x: Any) -> Any:
-    # MXNet's rint sends exact halves down (2.5 -> 2, -2.5 -> -3): ceil(x - 0.5)
-    return xp.ceil(x - 0.5)
+    # MXNet's rint sends exact halves down (2.5 -> 2, -2.5 -> -3); everything else rounds
+    # to nearest. 2x and 2f+1 are exact, so the half test cannot be fooled by rounding.
+    f = xp.floor(x)
+    return xp.where(2 * x == 2 * f + 1, f, xp.rint(x))
 
 
 def _sigmoid(xp: Any, x: Any) -> Any:
@@ -233,74 +223,72 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 
 
 _UNARY: dict = {
-    # name: (function of (xp, x), aliases, quiet)
-    "abs": (lambda xp, x: xp.abs(x), (), False),
-    "negative": (lambda xp, x: xp.negative(x), (), False),
-    "square": (lambda xp, x: xp.square(x), (), False),
-    "sqrt": (lambda xp, x: xp.sqrt(x), (), True),
-    "rsqrt": (lambda xp, x: 1.0 / xp.sqrt(x), (), True),
-    "cbrt": (lambda xp, x: xp.cbrt(x), (), False),
-    "rcbrt": (lambda xp, x: 1.0 / xp.cbrt(x), (), True),
-    "exp": (lambda xp, x: xp.exp(x), (), True),
-    "expm1": (lambda xp, x: xp.expm1(x), (), True),
-    "log": (lambda xp, x: xp.log(x), (), True),
-    "log10": (lambda xp, x: xp.log10(x), (), True),
-    "log2": (lambda xp, x: xp.log2(x), (), True),
-    "log1p": (lambda xp, x: xp.log1p(x), (), True),
-    "reciprocal": (lambda xp, x: 1.0 / x, (), True),
-    "sin": (lambda xp, x: xp.sin(x), (), True),
-    "cos": (lambda xp, x: xp.cos(x), (), True),
-    "tan": (lambda xp, x: xp.tan(x), (), True),
-    "arcsin": (lambda xp, x: xp.arcsin(x), (), True),
-    "arccos": (lambda xp, x: xp.arccos(x), (), True),
-    "arctan": (lambda xp, x: xp.arctan(x), (), False),
-    "sinh": (lambda xp, x: xp.sinh(x), (), True),
-    "cosh": (lambda xp, x: xp.cosh(x), (), True),
-    "tanh": (lambda xp, x: xp.tanh(x), (), False),
-    "arcsinh": (lambda xp, x: xp.arcsinh(x), (), False),
-    "arccosh": (lambda xp, x: xp.arccosh(x), (), True),
-    "arctanh": (lambda xp, x: xp.arctanh(x), (), True),
-    "degrees": (lambda xp, x: xp.degrees(x), (), False),
-    "radians": (lambda xp, x: xp.radians(x), (), False),
-    "sign": (lambda xp, x: xp.sign(x), (), False),
-    "floor": (lambda xp, x: xp.floor(x), (), False),
-    "ceil": (lambda xp, x: xp.ceil(x), (), False),
-    "round": (_round_away, (), False),
-    "rint": (_rint_down, (), False),
-    "trunc": (lambda xp, x: xp.trunc(x), (), False),
-    "fix": (lambda xp, x: xp.trunc(x), (), False),
-    "relu": (lambda xp, x: xp.maximum(x, 0), (), False),
-    "sigmoid": (_sigmoid, (), True),
-    "softsign": (lambda xp, x: x / (1 + xp.abs(x)), (), False),
-    "logical_not": (lambda xp, x: x == 0, (), False),
-    "_copy": (lambda xp, x: x, ("identity",), False),
-    "BlockGrad": (lambda xp, x: x, ("stop_gradient",), False),
-    "make_loss": (lambda xp, x: x, (), False),
-    "zeros_like": (lambda xp, x: 0, (), False),
-    "ones_like": (lambda xp, x: 1, (), False),
+    # name: (function of (xp, x), aliases)
+    "abs": (lambda xp, x: xp.abs(x), ()),
+    "negative": (lambda xp, x: xp.negative(x), ()),
+    "square": (lambda xp, x: xp.square(x), ()),
+    "sqrt": (lambda xp, x: xp.sqrt(x), ()),
+    "rsqrt": (lambda xp, x: 1.0 / xp.sqrt(x), ()),
+    "cbrt": (lambda xp, x: xp.cbrt(x), ()),
+    "rcbrt": (lambda xp, x: 1.0 / xp.cbrt(x), ()),
+    "exp": (lambda xp, x: xp.exp(x), ()),
+    "expm1": (lambda xp, x: xp.expm1(x), ()),
+    "log": (lambda xp, x: xp.log(x), ()),
+    "log10": (lambda xp, x: xp.log10(x), ()),
+    "log2": (lambda xp, x: xp.log2(x), ()),
+    "log1p": (lambda xp, x: xp.log1p(x), ()),
+    "reciprocal": (lambda xp, x: 1.0 / x, ()),
+    "sin": (lambda xp, x: xp.sin(x), ()),
+    "cos": (lambda xp, x: xp.cos(x), ()),
+    "tan": (lambda xp, x: xp.tan(x), ()),
+    "arcsin": (lambda xp, x: xp.arcsin(x), ()),
+    "arccos": (lambda xp, x: xp.arccos(x), ()),
+    "arctan": (lambda xp, x: xp.arctan(x), ()),
+    "sinh": (lambda xp, x: xp.sinh(x), ()),
+    "cosh": (lambda xp, x: xp.cosh(x), ()),
+    "tanh": (lambda xp, x: xp.tanh(x), ()),
+    "arcsinh": (lambda xp, x: xp.arcsinh(x), ()),
+    "arccosh": (lambda xp, x: xp.arccosh(x), ()),
+    "arctanh": (lambda xp, x: xp.arctanh(x), ()),
+    "degrees": (lambda xp, x: xp.degrees(x), ()),
+    "radians": (lambda xp, x: xp.radians(x), ()),
+    "sign": (lambda xp, x: xp.sign(x), ()),
+    "floor": (lambda xp, x: xp.floor(x), ()),
+    "ceil": (lambda xp, x: xp.ceil(x), ()),
+    "round": (_round_away, ()),
+    "rint": (_rint_down, ()),
+    "trunc": (lambda xp, x: xp.trunc(x), ()),
+    "fix": (lambda xp, x: xp.trunc(x), ()),
+    "relu": (lambda xp, x: xp.maximum(x, 0), ()),
+    "sigmoid": (_sigmoid, ()),
+    "softsign": (lambda xp, x: x / (1 + xp.abs(x)), ()),
+    "logical_not": (lambda xp, x: x == 0, ()),
+    "_copy": (lambda xp, x: x, ("identity",)),
+    "BlockGrad": (lambda xp, x: x, ("stop_gradient",)),
+    "make_loss": (lambda xp, x: x, ()),
+    "zeros_like": (lambda xp, x: 0, ()),
+    "ones_like": (lambda xp, x: 1, ()),
 }
 _INTEGER_SAFE = {"abs", "negative", "square", "sign", "relu", "logical_not", "_copy",
                  "BlockGrad", "make_loss", "zeros_like", "ones_like", "floor", "ceil",
                  "round", "rint", "trunc", "fix"}
 
 
-def _unary_forward(fn: Callable, quiet: bool, name: str) -> Callable:
+def _unary_forward(fn: Callable, name: str) -> Callable:
+    # MXNet's math functions run in float32 for every dtype but float64, and the result
+    # is cast back to the input dtype
+    float_input = name not in _INTEGER_SAFE
+
     def fwd(oc: Any, ins: list, outs: list, p: Any) -> None:
-        x, o = ins[0], outs[0]
-        xp = oc.xp
-        if quiet:
-            with np.errstate(all="ignore"):
-                r = fn(xp, x if x.dtype.kind == "f" else xp.asarray(x, dtype=np.float64))
-        elif x.dtype.kind in "iub" and name not in _INTEGER_SAFE:
-            r = fn(xp, xp.asarray(x, dtype=np.float64))
-        else:
-            r = fn(xp, x)
-        o[...] = r
+        x = ins[0]
+        if float_input and x.dtype.kind not in "fc":
+            x = oc.xp.asarray(x, dtype=np.float32)
+        outs[0][...] = fn(oc.xp, x)
     return fwd
 
 
-for _name, (_fn, _aliases, _q) in _UNARY.items():
-    register(OpDef(_name, forward=_unary_forward(_fn, _q, _name), aliases=_aliases,
+for _name, (_fn, _aliases) in _UNARY.items():
+    register(OpDef(_name, forward=_unary_forward(_fn, _name), aliases=_aliases,
                    inplace=((0, 0),), doc="Element-wise %s." % _name,
                    output_names=("loss",) if _name == "make_loss" else None))
 
@@ -343,9 +331,26 @@ def _cast_type(p: Any, dtypes: list):
     return dtypes, [p.dtype]
 
 
+def _bf16_bits(xp: Any, x: Any) -> Any:
+    """float -> bfloat16 bit patterns, rounding to nearest even (NaN stays NaN)."""
+    u = xp.asarray(x, dtype=np.float32).view(np.uint32)
+    rounded = (u + (0x7FFF + ((u >> 16) & 1))) >> 16
+    return xp.where(xp.isnan(xp.asarray(x, dtype=np.float32)), 0x7FC0, rounded).astype(np.uint16)
+
+
+def _bf16_values(xp: Any, bits: Any) -> Any:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 def _cast_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     x, o = ins[0], outs[0]
-    if o.dtype.kind in "iu" and x.dtype.kind == "f":
+    # without ml_dtypes, bfloat16 is MXNet's structured uint16 container: convert bits
+    if o.dtype.names is not None:
+        src = _bf16_values(oc.xp, x.view(np.uint16)) if x.dtype.names is not None else x
+        o.view(np.uint16)[...] = _bf16_bits(oc.xp, src)
+    elif x.dtype.names is not None:
+        o[...] = _bf16_values(oc.xp, x.view(np.uint16))
+    elif o.dtype.kind in "iu" and x.dtype.kind == "f":
         # float -> int truncates toward zero; out-of-range and NaN values are undefined in
         # MXNet, here they saturate quietly instead of warning
         with np.errstate(all="ignore"):

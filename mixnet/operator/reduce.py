@@ -68,20 +68,12 @@ def _size(shape: Sequence[int]) -> int:
     return n
 
 
-def _axes_params(p: Any) -> tuple:
-    """``(axis, exclude)`` of any reduction's params (``norm`` and ``moments`` have no
-    ``exclude``; ``moments`` calls its axis ``axes``)."""
-    axis = p.axes if hasattr(p, "axes") else p.axis
-    return axis, getattr(p, "exclude", False)
-
-
 def _make_reduce_shape(nonempty: bool = False) -> Callable:
     def infer(p: Any, shapes: list):
         (s,) = shapes
         if s is None:
             return shapes, [None]
-        axis, exclude = _axes_params(p)
-        axes = reduce_axes(s, axis, exclude)
+        axes = reduce_axes(s, p.axis, p.exclude)
         if nonempty and _size(s) == 0:
             raise MXNetError("cannot reduce an empty array of shape %s: the reduction has no "
                              "identity" % shape_str(s))

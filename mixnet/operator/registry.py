@@ -204,30 +204,33 @@ class OpDef:
 
 
 # --------------------------------------------------------------------- default rules
+def _unify(values: list, what: str, fmt: Callable[[Any], str]) -> Any:
+    """The one known value among ``values`` (``None`` = unknown); unequal ones raise."""
+    known = None
+    for v in values:
+        if v is not None:
+            if known is None:
+                known = v
+            elif v != known:
+                raise MXNetError("%s must be equal, got %s" % (what, " vs ".join(
+                    "?" if x is None else fmt(x) for x in values)))
+    return known
+
+
 def infer_same_shape(p: Any, shapes: list):
     """Element-wise rule: all inputs and the output share one shape; a known shape fills
     unknown inputs."""
-    known = None
-    for s in shapes:
-        if s is not None:
-            if known is None:
-                known = s
-            elif s != known:
-                raise MXNetError("shapes must be equal, got %s" % " vs ".join(
-                    shape_str(x) for x in shapes))
+    if len(shapes) == 2 and shapes[0] == shapes[1]:  # the common case, without a loop
+        return shapes, [shapes[0]]
+    known = _unify(shapes, "shapes", shape_str)
     return [known] * len(shapes), [known]
 
 
 def infer_same_type(p: Any, dtypes: list):
     """All inputs and outputs share one dtype; a known dtype fills unknown inputs."""
-    known = None
-    for d in dtypes:
-        if d is not None:
-            if known is None:
-                known = d
-            elif d != known:
-                raise MXNetError("dtypes must be equal, got %s" % " vs ".join(
-                    "?" if x is None else dtype_name(x) for x in dtypes))
+    if len(dtypes) == 1 or (len(dtypes) == 2 and dtypes[0] == dtypes[1]):
+        return dtypes, [dtypes[0]]
+    known = _unify(dtypes, "dtypes", dtype_name)
     return [known] * len(dtypes), [known]
 
 

@@ -150,6 +150,8 @@ def test_view_write_orders_with_parent_readers():
     x = mx.nd.array(np.zeros((64, 64)))
     gate = threading.Event()
     chunk = x._chunk
+    if mx.engine.engine_type() == "NaiveEngine":
+        gate.set()  # synchronous engine: the "slow" write runs inside push
     mx.engine.push(lambda: gate.wait(5), mx.cpu(), (), (chunk,), name="slow", cost=1 << 30)
     v = x[3]
     v[:] = 2.0
@@ -160,17 +162,22 @@ def test_view_write_orders_with_parent_readers():
     assert got[3].sum() == 128 and got[0, 0] == 1
 
 
-def test_errors_surface_at_read_with_op_name():
+def _failing_op(name, exc):
+    """A test-only op whose kernel raises ``exc`` at run time (registered once)."""
+    from mixnet.ndarray.dispatch import make_function
     from mixnet.operator.registry import OpDef, find, register
 
-    if find("_test_fail_at_runtime") is None:
+    op = find(name)
+    if op is None:
         def fwd(oc, ins, outs, p):
-            raise ArithmeticError("bad value inside kernel")
-        register(OpDef("_test_fail_at_runtime", forward=fwd))
-    from mixnet.ndarray.register import populate
-    populate(vars(mx.nd))
+            raise exc
+        op = register(OpDef(name, forward=fwd))
+    return make_function(op)
+
+
+def test_errors_surface_at_read_with_op_name():
     x = mx.nd.array([1, 2])
-    y = mx.nd._internal._test_fail_at_runtime(x)
+    y = _failing_op("_test_fail_at_runtime", ArithmeticError("bad value inside kernel"))(x)
     z = y + 1  # depends on the failed array: fails the same way
     with pytest.raises(mx.MXNetError, match="_test_fail_at_runtime.*bad value"):
         y.asnumpy()
@@ -180,15 +187,7 @@ def test_errors_surface_at_read_with_op_name():
 
 
 def test_waitall_raises_pending_error():
-    from mixnet.operator.registry import OpDef, find, register
-
-    if find("_test_fail_at_runtime2") is None:
-        def fwd(oc, ins, outs, p):
-            raise ValueError("pending")
-        register(OpDef("_test_fail_at_runtime2", forward=fwd))
-    from mixnet.ndarray.register import populate
-    populate(vars(mx.nd))
-    mx.nd._internal._test_fail_at_runtime2(mx.nd.array([1]))
+    _failing_op("_test_fail_at_runtime2", ValueError("pending"))(mx.nd.array([1]))
     with pytest.raises(mx.MXNetError, match="_test_fail_at_runtime2"):
         mx.nd.waitall()
 
@@ -219,3 +218,22 @@ def test_from_numpy_zero_copy():
     x = mx.nd.from_numpy(a)
     a[0] = 9
     assert x.asnumpy()[0] == 9
+
+
+def test_failed_random_op_does_not_poison_the_generator():
+    bad = _failing_op("_test_fail_at_runtime3", ValueError("upstream failure"))(
+        mx.nd.array([1.0, 2.0]))
+    draws = mx.nd.random.normal(bad, mx.nd.array([1.0, 1.0]))  # depends on the failure
+    with pytest.raises(mx.MXNetError, match="upstream failure"):
+        draws.asnumpy()
+    mx.random.seed(3)
+    assert mx.nd.random.uniform(shape=(4,)).shape == (4,)
+    assert np.isfinite(mx.nd.random.uniform(shape=(4,)).asnumpy()).all()
+    mx.nd.waitall()
+
+
+def test_multi_output_op_with_computed_count_returns_single_array_for_one():
+    x = mx.nd.array(np.arange(6).reshape(2, 3))
+    assert isinstance(mx.nd.split(x, num_outputs=1, axis=0), mx.nd.NDArray)
+    parts = mx.nd.split(x, num_outputs=2, axis=0)
+    assert isinstance(parts, list) and len(parts) == 2

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Optional
+
 
 from .base import MXNetError, has_module, optional_import
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import sys
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -32,7 +33,7 @@ __all__ = [
     "find_max_violation", "almost_equal", "assert_almost_equal", "assert_allclose", "same",
     "assert_exception", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd", "rand_ndarray",
     "random_arrays", "environment", "list_gpus", "numeric_grad", "check_numeric_gradient",
-    "check_op",
+    "check_op", "load_op_fixtures", "check_op_fixture",
 ]
 
 ArrayLike = Any  # NDArray, numpy.ndarray, a number or a (nested) list of numbers
@@ -789,3 +790,46 @@ def check_op(op: Union[str, Callable], inputs: Sequence[Any], params: Optional[d
                                  % (desc, type(e).__name__, e)) from e
         raise AssertionError("%s did not raise MXNetError" % desc)
     return got
+
+
+# ------------------------------------------------------------------ MXNet goldens
+def load_op_fixtures(manifest: Union[str, os.PathLike], ops: Optional[Iterable[str]] = None) -> list:
+    """The operator cases of a fixture manifest (a JSON list of entries, or an object
+    with an ``"ops"`` list, as in MXNet 1.9.1's fixture set), optionally only those whose
+    ``op`` is in ``ops``."""
+    with open(manifest) as f:
+        data = json.load(f)
+    entries = data["ops"] if isinstance(data, dict) else data
+    wanted = None if ops is None else set(ops)
+    return [e for e in entries if wanted is None or e["op"] in wanted]
+
+
+def _call_value(v: Any) -> Any:
+    return tuple(_call_value(e) for e in v) if isinstance(v, list) else v
+
+
+def check_op_fixture(entry: dict, root: Union[str, os.PathLike],
+                     string_params: bool = False) -> list:
+    """Run one MXNet 1.9.1 operator golden forward (``mx.nd.<op>(*inputs, **params)``,
+    inputs positional, params as Python values or, with ``string_params``, as MXNet's
+    string attributes) and compare every listed output: shape, then dtype, then values
+    (exactly for ``exact`` cases and integer results, else with the case's tolerances).
+    Gradients and mutated inputs are compared by the autograd suite. Returns the outputs
+    as NumPy arrays."""
+    with np.load(os.path.join(os.fspath(root), entry["file"])) as z:
+        data = {k: z[k] for k in z.files}
+    inputs = [_nd.array(data[i["key"]], dtype=data[i["key"]].dtype) for i in entry["inputs"]]
+    params = dict(entry["params"]) if string_params else \
+        {k: _call_value(v) for k, v in entry["params_json"].items()}
+    res = getattr(_nd, entry["op"])(*inputs, **params)
+    outs = [o.asnumpy() for o in (res if isinstance(res, (list, tuple)) else [res])]
+    for o in entry["outputs"]:
+        if o["index"] >= len(outs):
+            raise AssertionError("%s: %d output(s), expected at least %d"
+                                 % (entry["id"], len(outs), o["index"] + 1))
+        got, want = outs[o["index"]], data[o["key"]]
+        exact = entry.get("exact") or want.dtype.kind in "biu"
+        _compare_outputs("%s output %d" % (entry["id"], o["index"]), [got], [want],
+                         0 if exact else entry["rtol"], 0 if exact else entry["atol"],
+                         check_dtype=True, equal_nan=True)
+    return outs

@@ -12,7 +12,6 @@ import collections
 import threading
 from typing import Any, Callable, Optional, Sequence
 
-import numpy as np
 
 from .. import backend
 from ..base import MXNetError, dtype_name

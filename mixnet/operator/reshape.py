@@ -1,7 +1,7 @@
 """``Reshape`` and MXNet's reshape special codes (shared with ``NDArray.reshape``)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from ..base import MXNetError
 from .params import Bool, Param, Shape

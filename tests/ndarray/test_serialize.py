@@ -1,6 +1,5 @@
 """mx.nd.save / load / load_frombuffer against files written by MXNet 1.9.1."""
 import json
-import os
 import random
 from pathlib import Path
 

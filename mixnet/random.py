@@ -12,7 +12,7 @@ from . import backend
 from . import engine as _engine
 from .base import MXNetError, integer_types
 from .context import Context
-from .ndarray.dispatch import _parse_ctx, rng_var, rng_vars
+from .ndarray.dispatch import as_context, rng_var, rng_vars
 from .ndarray.random import (exponential, gamma, generalized_negative_binomial,
                              multinomial, negative_binomial, normal, poisson, randint, randn,
                              shuffle, uniform)
@@ -35,7 +35,7 @@ def seed(seed_state: int, ctx: Any = "all") -> None:
         gen_vars = rng_vars()
         dev = Context("cpu", 0)
     else:
-        dev = ctx if isinstance(ctx, Context) else _parse_ctx(ctx)
+        dev = as_context(ctx)
         backend.array_module(dev)  # an unusable device fails here, not inside the engine
         target = dev
         gen_vars = [rng_var(dev)]

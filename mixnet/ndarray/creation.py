@@ -18,24 +18,14 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..base import MXNetError, dtype_name, numeric_types
-from ..context import Context, current_context
 from ..operator import registry as _reg
-from .dispatch import _parse_ctx, invoke
+from .dispatch import as_context, invoke
 from .ndarray import NDArray
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "concatenate", "moveaxis",
            "add", "subtract", "multiply", "divide", "true_divide", "modulo", "power",
            "maximum", "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal",
            "lesser", "lesser_equal", "logical_and", "logical_or", "logical_xor"]
-
-
-def _context(ctx: Any) -> Context:
-    """``ctx`` as a Context: ``None`` is the current context, strings use MXNet's form."""
-    if ctx is None:
-        return current_context()
-    if isinstance(ctx, Context):
-        return ctx
-    return _parse_ctx(ctx)
 
 
 def _shape(shape: Any) -> Any:
@@ -52,7 +42,7 @@ def _create(opname: str, ctx: Any, out: Optional[NDArray], kwargs: dict) -> NDAr
     if out is not None:
         dev = out.context
     else:
-        dev = _context(ctx)
+        dev = as_context(ctx)
     kwargs["ctx"] = str(dev)
     return invoke(op, (), op.parse_params(kwargs), out=out, ctx=dev)
 
@@ -155,7 +145,7 @@ def concatenate(arrays: Sequence[NDArray], axis: int = 0,
             raise MXNetError("concatenate: array %d has dtype %s, the first %s"
                              % (i, dtype_name(a.dtype), dtype_name(first.dtype)))
     ctx = first.context
-    parts = [a if a.context == ctx else a.as_in_context(ctx) for a in arrays]
+    parts = [a if a.context == ctx else a.as_inas_context(ctx) for a in arrays]
     op = _reg.get("Concat")
     return invoke(op, parts, op.parse_params({"dim": axis, "num_args": len(parts)}))
 

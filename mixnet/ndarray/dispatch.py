@@ -14,7 +14,7 @@ from ..context import Context, current_context
 from ..operator.registry import OpCtx, OpDef, _state, shape_str
 from .chunk import Chunk
 
-__all__ = ["invoke", "make_function", "rng_var", "rng_vars", "set_record_hook"]
+__all__ = ["invoke", "make_function", "rng_var", "rng_vars", "set_record_hook", "as_context"]
 
 _rng_vars: dict = {}
 _hook: list = [None]
@@ -202,6 +202,16 @@ def _call(op: OpDef, args: tuple, kwargs: dict) -> Any:
     if ctx is not None and not isinstance(ctx, Context):
         ctx = _parse_ctx(ctx)
     return invoke(op, inputs, p, out, ctx)
+
+
+def as_context(ctx: Any) -> Context:
+    """``ctx`` as a Context: ``None`` is the current context, strings use MXNet's
+    attribute form (``'cpu(0)'``, ``'gpu(1)'``)."""
+    if ctx is None:
+        return current_context()
+    if isinstance(ctx, Context):
+        return ctx
+    return _parse_ctx(ctx)
 
 
 def _parse_ctx(s: Any) -> Context:

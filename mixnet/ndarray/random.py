@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ..base import MXNetError, numeric_types
-from ..context import Context, current_context
+from ..context import Context
 from ..operator import registry as _reg
-from .dispatch import _parse_ctx, invoke
+from .dispatch import as_context, invoke
 from .ndarray import NDArray
 
 __all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
@@ -80,20 +80,12 @@ def _random_helper(dist: str, params: Sequence[Any], shape: Any, dtype: Any, ctx
         else:
             if shape is _Null:
                 shape = 1
-            dev = _context(ctx)
+            dev = as_context(ctx)
         kwargs.update(zip(names, values))
         kwargs.update(shape=shape, dtype=dtype, ctx=str(dev))
         return _call("_random_" + dist, (), kwargs, out=out, ctx=dev)
     raise MXNetError("Distribution parameters must be either NDArray or numbers, but got %s"
                      % type(values[0]).__name__)
-
-
-def _context(ctx: Any) -> Context:
-    if ctx is None:
-        return current_context()
-    if isinstance(ctx, Context):
-        return ctx
-    return _parse_ctx(ctx)
 
 
 def uniform(low: Any = 0, high: Any = 1, shape: Any = _Null, dtype: Any = _Null,

@@ -48,7 +48,7 @@ def _check_out(op: OpDef, out: Any, oshapes: list, odtypes: list, ctx: Context) 
     if len(outs) != len(oshapes):
         raise MXNetError("Operator %s: out= has %d arrays, the op has %d outputs"
                          % (op.name, len(outs), len(oshapes)))
-    from .ndarray import NDArray
+    NDArray = _NDArray[0]
     for i, (o, s, d) in enumerate(zip(outs, oshapes, odtypes)):
         if not isinstance(o, NDArray):
             raise MXNetError("Operator %s: out= must be NDArray, got %s" % (op.name, type(o).__name__))
@@ -144,7 +144,7 @@ def _split_args(op: OpDef, args: tuple, kwargs: dict):
     """Separate NDArray inputs from parameters: leading NDArray (or None) arguments fill the
     input slots, the rest fill parameters in registration order; keyword arguments named
     after inputs are inputs."""
-    from .ndarray import NDArray
+    NDArray = _NDArray[0]
     if op.varargs:
         n = 0
         while n < len(args) and isinstance(args[n], NDArray):

@@ -118,7 +118,7 @@ def test_infer_shape_fills_unknown_inputs():
 
 
 def test_every_record_is_complete_and_documented():
-    names = list_ops()
+    names = [n for n in list_ops() if not n.startswith("_test_")]  # ops other tests add
     assert len(names) > 250
     for name in names:
         op = get(name)

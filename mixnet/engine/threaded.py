@@ -108,6 +108,9 @@ class ThreadedEngine(Engine):
              mutable_vars: Sequence[Var] = (), priority: int = 0, name: Optional[str] = None,
              cost: int = 0) -> None:
         const_vars, mutable_vars = _dedupe(const_vars, mutable_vars)
+        if cost <= self._inline_max and not self._debug and \
+                self._try_inline(fn, ctx, const_vars, mutable_vars, name):
+            return
         opr = Opr(fn, ctx, const_vars, mutable_vars, priority, name)
         if self._debug:
             opr.site = self._site()
@@ -117,6 +120,72 @@ class ThreadedEngine(Engine):
             else:
                 opr.seq = next(self._seq)
                 self._pool(ctx).put(opr)
+
+    def _try_inline(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var],
+                    mutable_vars: Sequence[Var], name: Optional[str]) -> bool:
+        """The common case of imperative code: every var is idle, so take them, run the
+        task on this thread and release them, without queueing bookkeeping."""
+        with self._lock:
+            for v in const_vars:
+                if v.writing or v.queue:
+                    return False
+            for v in mutable_vars:
+                if v.writing or v.num_reads or v.queue:
+                    return False
+            for v in const_vars:
+                v.num_reads += 1
+            for v in mutable_vars:
+                v.writing = True
+            self._pending += 1
+        opr = None
+        exc = None
+        for v in const_vars:
+            if v.exc is not None:
+                exc = v.exc
+                break
+        else:
+            for v in mutable_vars:
+                if v.exc is not None:
+                    exc = v.exc
+                    break
+        if exc is None:
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001 - kept on the vars, raised at the wait
+                opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
+                exc = self._wrap(e, opr)
+                self._failures.append(exc)
+        self._release(const_vars, mutable_vars, exc)
+        return True
+
+    def _release(self, const_vars: Sequence[Var], mutable_vars: Sequence[Var],
+                 exc: Optional[BaseException], opr: Optional[Opr] = None) -> None:
+        """Finish a task: record its error, release its vars, hand newly ready tasks to
+        the workers."""
+        granted: list = []
+        with self._lock:
+            if exc is not None:
+                if opr is not None:
+                    opr.exc = exc
+                for v in mutable_vars:
+                    v.exc = exc
+            for v in const_vars:
+                v.complete_read(granted)
+            for v in mutable_vars:
+                v.complete_write(granted)
+            ready = []
+            for g in granted:
+                g.wait -= 1
+                if g.wait == 0:
+                    g.seq = next(self._seq)
+                    ready.append(g)
+            self._pending -= 1
+            if self._pending == 0:
+                self._cv.notify_all()
+        if opr is not None and opr.done is not None:
+            opr.done.set()
+        for g in ready:
+            self._pool(g.ctx).put(g)
 
     def push_sync(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var] = (),
                   mutable_vars: Sequence[Var] = (), name: Optional[str] = None) -> Any:
@@ -144,31 +213,7 @@ class ThreadedEngine(Engine):
         self._raise_pending()
 
     def _execute(self, opr: Opr) -> None:
-        exc = self._run(opr)
-        granted: list = []
-        with self._lock:
-            if exc is not None:
-                opr.exc = exc
-                for v in opr.mutable_vars:
-                    v.exc = exc
-            for v in opr.const_vars:
-                v.complete_read(granted)
-            for v in opr.mutable_vars:
-                v.complete_write(granted)
-            ready = []
-            for g in granted:
-                g.wait -= 1
-                if g.wait == 0:
-                    g.seq = next(self._seq)
-                    ready.append(g)
-            self._pending -= 1
-            if self._pending == 0:
-                self._cv.notify_all()
-            done = opr.done
-        if done is not None:
-            done.set()
-        for g in ready:
-            self._pool(g.ctx).put(g)
+        self._release(opr.const_vars, opr.mutable_vars, self._run(opr), opr)
 
     def stop(self) -> None:
         self.wait_for_all_quietly()

@@ -2,12 +2,16 @@
 public push/wait contract. The concrete schedulers live in ``naive.py``/``threaded.py``."""
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from typing import Any, Callable, Optional, Sequence
 
 from ..base import MXNetError, getenv_int
 from .var import Opr, Var
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _dedupe(const_vars: Sequence[Var], mutable_vars: Sequence[Var]):
@@ -67,10 +71,13 @@ class Engine:
 
     # ------------------------------------------------------------------ helpers
     def _site(self) -> Optional[str]:
+        """Where user code pushed the current op (debug mode): the innermost frames outside
+        the mixnet package."""
         if not self._debug:
             return None
-        frames = traceback.extract_stack()[:-3]
-        return "".join(traceback.format_list(frames[-4:]))
+        frames = [f for f in traceback.extract_stack()
+                  if not f.filename.startswith(_PACKAGE_DIR)]
+        return "".join(traceback.format_list(frames[-3:]))
 
     def _wrap(self, e: BaseException, opr: Opr) -> MXNetError:
         name = opr.name or getattr(opr.fn, "__name__", "task")
@@ -90,6 +97,26 @@ class Engine:
             if v.exc is not None:
                 return v.exc
         return None
+
+    def _call(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var],
+              mutable_vars: Sequence[Var], name: Optional[str]) -> Optional[BaseException]:
+        """Run ``fn`` on this thread unless a var it touches holds an error; return the
+        error to record on what it writes (a new one is also queued for ``waitall``)."""
+        for v in const_vars:
+            if v.exc is not None:
+                return v.exc
+        for v in mutable_vars:
+            if v.exc is not None:
+                return v.exc
+        try:
+            fn()
+            return None
+        except BaseException as e:  # noqa: BLE001 - kept on the vars, raised at the wait
+            opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
+            opr.site = self._site()
+            exc = self._wrap(e, opr)
+            self._failures.append(exc)
+            return exc
 
     def _run(self, opr: Opr) -> Optional[BaseException]:
         """Run the task unless a dependency failed; return the error to record (if any)

@@ -16,29 +16,11 @@ class NaiveEngine(Engine):
     def push(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var] = (),
              mutable_vars: Sequence[Var] = (), priority: int = 0, name: Optional[str] = None,
              cost: int = 0) -> None:
-        # The hot path of every imperative op: check the vars for stored errors, run, and
-        # on failure poison what the task writes. No bookkeeping object unless it fails.
-        exc = None
-        for v in const_vars:
-            if v.exc is not None:
-                exc = v.exc
-                break
-        else:
+        # the hot path of every imperative op under this engine: no bookkeeping object
+        exc = self._call(fn, ctx, const_vars, mutable_vars, name)
+        if exc is not None:
             for v in mutable_vars:
-                if v.exc is not None:
-                    exc = v.exc
-                    break
-        if exc is None:
-            try:
-                fn()
-                return
-            except BaseException as e:  # noqa: BLE001 - kept on the vars, raised at the wait
-                opr = Opr(fn, ctx, const_vars, mutable_vars, priority, name)
-                opr.site = self._site()
-                exc = self._wrap(e, opr)
-                self._failures.append(exc)
-        for v in mutable_vars:
-            v.exc = exc
+                v.exc = exc
 
     def push_sync(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var] = (),
                   mutable_vars: Sequence[Var] = (), name: Optional[str] = None) -> Any:

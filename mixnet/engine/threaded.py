@@ -137,24 +137,7 @@ class ThreadedEngine(Engine):
             for v in mutable_vars:
                 v.writing = True
             self._pending += 1
-        opr = None
-        exc = None
-        for v in const_vars:
-            if v.exc is not None:
-                exc = v.exc
-                break
-        else:
-            for v in mutable_vars:
-                if v.exc is not None:
-                    exc = v.exc
-                    break
-        if exc is None:
-            try:
-                fn()
-            except BaseException as e:  # noqa: BLE001 - kept on the vars, raised at the wait
-                opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
-                exc = self._wrap(e, opr)
-                self._failures.append(exc)
+        exc = self._call(fn, ctx, const_vars, mutable_vars, name)
         self._release(const_vars, mutable_vars, exc)
         return True
 

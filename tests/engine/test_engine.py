@@ -231,3 +231,18 @@ def test_switch_engine_type_drains_and_keeps_arrays_valid():
     finally:
         mx.engine.set_engine_type(old)
     assert mx.engine.engine_type() == old
+
+
+@pytest.mark.parametrize("cls", [NaiveEngine, ThreadedEnginePerDevice])
+def test_debug_mode_names_the_line_that_pushed_the_failing_op(cls, monkeypatch):
+    monkeypatch.setenv("MXNET_ENGINE_INFO", "1")
+    eng = cls()
+    v = Var()
+
+    def boom():
+        raise ValueError("x")
+
+    eng.push(boom, mx.cpu(), (), (v,), name="traced_op", cost=BIG)
+    with pytest.raises(mx.MXNetError, match=r"(?s)traced_op.*pushed at.*test_engine\.py"):
+        eng.wait_for_var(v)
+    eng.stop()

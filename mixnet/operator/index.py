@@ -14,7 +14,7 @@ import numpy as np
 
 from ..base import MXNetError
 from .params import REQUIRED, Bool, DType, Float, Int, Optional_, Param, Shape, Str
-from .registry import OpDef, register, shape_str
+from .registry import OpDef, infer_one, register, shape_str
 from .shape import norm_axis
 
 _INDEX_DTYPES = ("float16", "float32", "float64", "int32", "int64", "uint8")
@@ -153,12 +153,9 @@ register(OpDef(
 
 # -------------------------------------------------------------------------------------- one_hot
 def _one_hot_shape(p: Any, shapes: list):
-    (s,) = shapes
     if p.depth < 0:
         raise MXNetError("one_hot depth must be non-negative, got %d" % p.depth)
-    if s is None:
-        return shapes, [None]
-    return shapes, [tuple(s) + (p.depth,)]
+    return infer_one(p, shapes, lambda p, s: s + (p.depth,))
 
 
 def _one_hot_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -186,15 +183,9 @@ register(OpDef(
 # ---------------------------------------------------------------------------------------- where
 def _where_shape(p: Any, shapes: list):
     cond, x, y = shapes
-    t = None
-    for s in (x, y):
-        if s is None:
-            continue
-        if t is None:
-            t = tuple(s)
-        elif tuple(s) != t:
-            raise MXNetError("x %s and y %s must have the same shape"
-                             % (shape_str(x), shape_str(y)))
+    if x is not None and y is not None and tuple(x) != tuple(y):
+        raise MXNetError("x %s and y %s must have the same shape" % (shape_str(x), shape_str(y)))
+    t = None if x is None and y is None else tuple(x if x is not None else y)
     if t is None:
         return shapes, [None]
     if cond is not None:
@@ -411,13 +402,9 @@ register(OpDef(
         "values, both, or a mask."))
 
 
-def _sort_shape(p: Any, shapes: list):
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
-    s = tuple(s)
+def _sort_rule(p: Any, s: tuple) -> tuple:
     axis, n = _sort_axis(p.axis, s)
-    return shapes, [(n,) if axis is None else s]
+    return (n,) if axis is None else s
 
 
 def _sort_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -443,7 +430,7 @@ register(OpDef(
     "sort",
     params=[Param("axis", Optional_(Int()), -1, "the axis; None sorts the flattened array"),
             Param("is_ascend", Bool(), True, "ascending (True) or descending order")],
-    forward=_sort_forward, infer_shape=_sort_shape,
+    forward=_sort_forward, infer_shape=lambda p, sh: infer_one(p, sh, _sort_rule),
     doc="Sorted copy of ``data`` along ``axis``."))
 
 register(OpDef(
@@ -452,6 +439,6 @@ register(OpDef(
             Param("is_ascend", Bool(), True, "ascending (True) or descending order"),
             Param("dtype", DType(choices=_INDEX_DTYPES), np.dtype(np.float32),
                   "dtype of the returned indices")],
-    forward=_argsort_forward, infer_shape=_sort_shape,
+    forward=_argsort_forward, infer_shape=lambda p, sh: infer_one(p, sh, _sort_rule),
     infer_type=lambda p, d: (list(d), [p.dtype]),
     doc="Indices that sort ``data`` along ``axis`` (stable; float32 by default)."))

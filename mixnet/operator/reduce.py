@@ -24,7 +24,7 @@ import numpy as np
 
 from ..base import MXNetError
 from .params import Axes, Bool, DType, Int, Optional_, Param, Shape
-from .registry import OpDef, register, shape_str
+from .registry import OpDef, infer_one, register, shape_str
 
 
 # --------------------------------------------------------------------------- shapes
@@ -69,15 +69,15 @@ def _size(shape: Sequence[int]) -> int:
 
 
 def _make_reduce_shape(nonempty: bool = False) -> Callable:
-    def infer(p: Any, shapes: list):
-        (s,) = shapes
-        if s is None:
-            return shapes, [None]
+    def rule(p: Any, s: tuple) -> tuple:
         axes = reduce_axes(s, p.axis, p.exclude)
         if nonempty and _size(s) == 0:
             raise MXNetError("cannot reduce an empty array of shape %s: the reduction has no "
                              "identity" % shape_str(s))
-        return [s], [reduced_shape(s, axes, p.keepdims)]
+        return reduced_shape(s, axes, p.keepdims)
+
+    def infer(p: Any, shapes: list):
+        return infer_one(p, shapes, rule)
     return infer
 
 
@@ -189,10 +189,8 @@ _NORM_DTYPES = ("float16", "float32", "float64", "int32", "int64", "int8")
 def _norm_shape(p: Any, shapes: list):
     if p.ord not in (1, 2):
         raise MXNetError("norm only supports ord=1 and ord=2, got ord=%d" % p.ord)
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
-    return [s], [reduced_shape(s, reduce_axes(s, p.axis), p.keepdims)]
+    return infer_one(p, shapes, lambda p, s: reduced_shape(s, reduce_axes(s, p.axis),
+                                                           p.keepdims))
 
 
 def _norm_type(p: Any, dtypes: list):
@@ -246,13 +244,10 @@ def _search_axis(ishape: Sequence[int], axis: Optional[int]) -> Optional[int]:
     return axis
 
 
-def _arg_shape(p: Any, shapes: list):
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
+def _arg_rule(p: Any, s: tuple) -> tuple:
     axis = _search_axis(s, p.axis)
     axes = tuple(range(len(s))) if axis is None else (axis,)
-    return [s], [reduced_shape(s, axes, p.keepdims)]
+    return reduced_shape(s, axes, p.keepdims)
 
 
 def _arg_forward(name: str) -> Callable:
@@ -270,24 +265,21 @@ _ARG_PARAMS = [
 ]
 
 register(OpDef("argmax", params=list(_ARG_PARAMS), forward=_arg_forward("argmax"),
-               infer_shape=_arg_shape,
+               infer_shape=lambda p, sh: infer_one(p, sh, _arg_rule),
                doc="Indices of the maxima along ``axis`` (first occurrence), in the input "
                    "dtype."))
 register(OpDef("argmin", params=list(_ARG_PARAMS), forward=_arg_forward("argmin"),
-               infer_shape=_arg_shape,
+               infer_shape=lambda p, sh: infer_one(p, sh, _arg_rule),
                doc="Indices of the minima along ``axis`` (first occurrence), in the input "
                    "dtype."))
 
 
-def _argmax_channel_shape(p: Any, shapes: list):
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
+def _argmax_channel_rule(p: Any, s: tuple) -> tuple:
     if len(s) < 2:
         raise MXNetError("argmax_channel needs an input of at least 2 dims, got %s"
                          % shape_str(s))
     _search_axis(s, 1)
-    return [s], [reduced_shape(s, (1,), False)]
+    return reduced_shape(s, (1,), False)
 
 
 def _argmax_channel_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -296,7 +288,7 @@ def _argmax_channel_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 
 
 register(OpDef("argmax_channel", forward=_argmax_channel_forward,
-               infer_shape=_argmax_channel_shape,
+               infer_shape=lambda p, sh: infer_one(p, sh, _argmax_channel_rule),
                doc="Argmax over axis 1 (the channels of a (batch, channel) array), in the "
                    "input dtype."))
 

@@ -18,6 +18,7 @@ from ..base import MXNetError, dtype_name
 from .params import REQUIRED, Param, ParamError
 
 __all__ = ["OpDef", "OpCtx", "register", "get", "find", "list_ops", "infer_same_shape",
+           "infer_one", "unify",
            "infer_same_type", "shape_str", "is_training", "set_training", "is_recording",
            "set_recording"]
 
@@ -203,8 +204,9 @@ class OpDef:
 
 
 # --------------------------------------------------------------------- default rules
-def _unify(values: list, what: str, fmt: Callable[[Any], str]) -> Any:
-    """The one known value among ``values`` (``None`` = unknown); unequal ones raise."""
+def unify(values: list, what: str, fmt: Callable[[Any], str] = shape_str) -> Any:
+    """The one known value among ``values`` (``None`` = unknown); unequal ones raise
+    ``MXNetError`` saying ``<what> must be equal`` and listing them all."""
     known = None
     for v in values:
         if v is not None:
@@ -216,12 +218,21 @@ def _unify(values: list, what: str, fmt: Callable[[Any], str]) -> Any:
     return known
 
 
+def infer_one(p: Any, shapes: list, rule: Callable[[Any, tuple], tuple]):
+    """Shape inference of a single-input, single-output op from ``rule(p, in_shape) ->
+    out_shape``: an unknown input gives an unknown output."""
+    (s,) = shapes
+    if s is None:
+        return shapes, [None]
+    return shapes, [tuple(rule(p, tuple(s)))]
+
+
 def infer_same_shape(p: Any, shapes: list):
     """Element-wise rule: all inputs and the output share one shape; a known shape fills
     unknown inputs."""
     if len(shapes) == 2 and shapes[0] == shapes[1]:  # the common case, without a loop
         return shapes, [shapes[0]]
-    known = _unify(shapes, "shapes", shape_str)
+    known = unify(shapes, "shapes")
     return [known] * len(shapes), [known]
 
 
@@ -229,7 +240,7 @@ def infer_same_type(p: Any, dtypes: list):
     """All inputs and outputs share one dtype; a known dtype fills unknown inputs."""
     if len(dtypes) == 1 or (len(dtypes) == 2 and dtypes[0] == dtypes[1]):
         return dtypes, [dtypes[0]]
-    known = _unify(dtypes, "dtypes", dtype_name)
+    known = unify(dtypes, "dtypes", dtype_name)
     return [known] * len(dtypes), [known]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..base import MXNetError
 from .params import REQUIRED, Axes, Bool, Float, Int, Optional_, Param, Shape, Str
-from .registry import OpDef, register, shape_str
+from .registry import OpDef, infer_one, register, shape_str, unify
 
 __all__ = ["norm_axis", "slice_ranges", "slice_shape"]
 
@@ -68,14 +68,6 @@ def slice_shape(shape: tuple, slices: tuple) -> tuple:
     return tuple(dims)
 
 
-def _one(p: Any, shapes: list, rule) -> tuple:
-    """Single-input shape inference: unknown input gives unknown output."""
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
-    return shapes, [tuple(rule(p, tuple(s)))]
-
-
 def _first_type(p: Any, dtypes: list):
     """The output takes the first input's dtype. The second input only lends its shape,
     so a different dtype there is accepted; an unknown one is assumed equal to the first
@@ -104,7 +96,7 @@ def _transpose_axes(p: Any, nd: int) -> tuple:
 
 
 def _transpose_shape(p: Any, shapes: list):
-    return _one(p, shapes, lambda p, s: tuple(s[a] for a in _transpose_axes(p, len(s))))
+    return infer_one(p, shapes, lambda p, s: tuple(s[a] for a in _transpose_axes(p, len(s))))
 
 
 def _transpose_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -129,7 +121,7 @@ def _swap_shape(p: Any, shapes: list):
         d = list(s)
         d[a], d[b] = d[b], d[a]
         return d
-    return _one(p, shapes, rule)
+    return infer_one(p, shapes, rule)
 
 
 def _swap_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -154,7 +146,7 @@ def _expand_shape(p: Any, shapes: list):
             raise MXNetError("expand_dims axis %d is out of range [%d, %d] for an input of "
                              "%d dimensions" % (p.axis, -nd - 1, nd, nd))
         return s[:a] + (1,) + s[a:]
-    return _one(p, shapes, rule)
+    return infer_one(p, shapes, rule)
 
 
 register(OpDef(
@@ -186,7 +178,7 @@ def _squeeze_rule(p: Any, s: tuple) -> tuple:
 register(OpDef(
     "squeeze",
     params=[Param("axis", Axes(), None, "size-1 axes to remove; None removes all")],
-    forward=_copy_forward, infer_shape=lambda p, sh: _one(p, sh, _squeeze_rule),
+    forward=_copy_forward, infer_shape=lambda p, sh: infer_one(p, sh, _squeeze_rule),
     inplace=((0, 0),),
     doc="Remove size-1 axes (all of them, or those in ``axis``); an all-ones shape gives (1,)."))
 
@@ -199,7 +191,7 @@ def _flatten_rule(p: Any, s: tuple) -> tuple:
 
 register(OpDef(
     "Flatten", aliases=("flatten",),
-    forward=_copy_forward, infer_shape=lambda p, sh: _one(p, sh, _flatten_rule),
+    forward=_copy_forward, infer_shape=lambda p, sh: infer_one(p, sh, _flatten_rule),
     inplace=((0, 0),),
     doc="Collapse all axes after the first: (N, d1, d2, ...) -> (N, d1*d2*...)."))
 
@@ -214,7 +206,7 @@ _SLICE_PARAMS = [
 
 
 def _slice_shape(p: Any, shapes: list):
-    return _one(p, shapes,
+    return infer_one(p, shapes,
                 lambda p, s: slice_shape(s, slice_ranges(s, p.begin, p.end, p.step)))
 
 
@@ -252,7 +244,7 @@ def _slice_axis_shape(p: Any, shapes: list):
     def rule(p, s):
         axis, b, e = _slice_axis_range(p, s)
         return s[:axis] + (e - b,) + s[axis + 1:]
-    return _one(p, shapes, rule)
+    return infer_one(p, shapes, rule)
 
 
 def _slice_axis_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
@@ -359,7 +351,7 @@ register(OpDef(
     params=[Param("scalar", Float(), 0.0, "the value written into the region")]
     + list(_SLICE_PARAMS),
     forward=_slice_assign_scalar_forward, inplace=((0, 0),),
-    infer_shape=lambda p, sh: _one(p, sh, _same_after_slice_check),
+    infer_shape=lambda p, sh: infer_one(p, sh, _same_after_slice_check),
     doc="``data`` with the region ``[begin:end:step]`` filled with ``scalar``."))
 
 
@@ -403,15 +395,7 @@ register(OpDef(
 
 
 def _stack_shape(p: Any, shapes: list):
-    known = None
-    for s in shapes:
-        if s is None:
-            continue
-        if known is None:
-            known = tuple(s)
-        elif tuple(s) != known:
-            raise MXNetError("all inputs must have the same shape, got %s"
-                             % " vs ".join(shape_str(x) for x in shapes))
+    known = unify([None if s is None else tuple(s) for s in shapes], "input shapes")
     if known is None:
         return shapes, [None]
     axis = norm_axis(p.axis, len(known) + 1)
@@ -496,7 +480,7 @@ def _tile_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "tile",
     params=[Param("reps", Shape(), REQUIRED, "repetitions per axis (NumPy tile rules)")],
-    forward=_tile_forward, infer_shape=lambda p, sh: _one(p, sh, _tile_rule),
+    forward=_tile_forward, infer_shape=lambda p, sh: infer_one(p, sh, _tile_rule),
     doc="Repeat the whole array ``reps`` times per axis (NumPy ``tile``)."))
 
 
@@ -524,7 +508,7 @@ register(OpDef(
     "repeat",
     params=[Param("repeats", Int(), REQUIRED, "repetitions of each element"),
             Param("axis", Optional_(Int()), None, "the axis; None flattens the input first")],
-    forward=_repeat_forward, infer_shape=lambda p, sh: _one(p, sh, _repeat_rule),
+    forward=_repeat_forward, infer_shape=lambda p, sh: infer_one(p, sh, _repeat_rule),
     doc="Repeat each element ``repeats`` times (NumPy ``repeat``)."))
 
 
@@ -548,7 +532,7 @@ def _reverse_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "reverse", aliases=("flip",),
     params=[Param("axis", Shape(), REQUIRED, "axes to reverse")],
-    forward=_reverse_forward, infer_shape=lambda p, sh: _one(p, sh, _reverse_rule),
+    forward=_reverse_forward, infer_shape=lambda p, sh: infer_one(p, sh, _reverse_rule),
     doc="Reverse the order of elements along each axis in ``axis``."))
 
 
@@ -577,7 +561,7 @@ def _broadcast_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "broadcast_to",
     params=[Param("shape", Shape(), (), "target shape; 0 keeps the input's size")],
-    forward=_broadcast_forward, infer_shape=lambda p, sh: _one(p, sh, _broadcast_to_rule),
+    forward=_broadcast_forward, infer_shape=lambda p, sh: infer_one(p, sh, _broadcast_to_rule),
     doc="Broadcast size-1 axes of ``data`` to ``shape``."))
 
 
@@ -599,7 +583,7 @@ register(OpDef(
     "broadcast_axis", aliases=("broadcast_axes",),
     params=[Param("axis", Shape(), (), "size-1 axes to broadcast"),
             Param("size", Shape(), (), "the target size of each axis")],
-    forward=_broadcast_forward, infer_shape=lambda p, sh: _one(p, sh, _broadcast_axis_rule),
+    forward=_broadcast_forward, infer_shape=lambda p, sh: infer_one(p, sh, _broadcast_axis_rule),
     doc="Broadcast the size-1 axes ``axis`` of ``data`` to ``size``."))
 
 
@@ -717,7 +701,7 @@ register(OpDef(
     params=[Param("mode", Str(("constant", "edge", "reflect")), REQUIRED, "padding mode"),
             Param("pad_width", Shape(), REQUIRED, "(before, after) per axis, 2*ndim entries"),
             Param("constant_value", Float(), 0.0, "fill value of constant mode")],
-    forward=_pad_forward, infer_shape=lambda p, sh: _one(p, sh, _pad_rule),
+    forward=_pad_forward, infer_shape=lambda p, sh: infer_one(p, sh, _pad_rule),
     doc="Pad a 4-D/5-D array on its spatial axes (constant, edge or reflect)."))
 
 
@@ -769,14 +753,14 @@ def _s2d_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "depth_to_space",
     params=[Param("block_size", Int(), REQUIRED, "edge of the moved blocks")],
-    forward=_d2s_forward, infer_shape=lambda p, sh: _one(p, sh, _d2s_rule),
+    forward=_d2s_forward, infer_shape=lambda p, sh: infer_one(p, sh, _d2s_rule),
     doc="Move (block_size x block_size) blocks of channels into space: NCHW -> "
         "(N, C/b^2, H*b, W*b)."))
 
 register(OpDef(
     "space_to_depth",
     params=[Param("block_size", Int(), REQUIRED, "edge of the moved blocks")],
-    forward=_s2d_forward, infer_shape=lambda p, sh: _one(p, sh, _s2d_rule),
+    forward=_s2d_forward, infer_shape=lambda p, sh: infer_one(p, sh, _s2d_rule),
     doc="Inverse of depth_to_space: NCHW -> (N, C*b^2, H/b, W/b)."))
 
 
@@ -814,7 +798,7 @@ register(OpDef(
     params=[Param("k", Int(), 0, "diagonal offset (positive: above the main diagonal)"),
             Param("axis1", Int(), 0, "first axis of the 2-D sub-arrays (N-D input)"),
             Param("axis2", Int(), 1, "second axis of the 2-D sub-arrays (N-D input)")],
-    forward=_diag_forward, infer_shape=lambda p, sh: _one(p, sh, _diag_rule),
+    forward=_diag_forward, infer_shape=lambda p, sh: infer_one(p, sh, _diag_rule),
     doc="1-D input: a square matrix with it on diagonal ``k``; N-D input: the ``k``-th "
         "diagonal of the (axis1, axis2) planes, appended as the last axis."))
 
@@ -834,10 +818,10 @@ def _size_array_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 
 register(OpDef(
     "shape_array", forward=_shape_array_forward, infer_type=_int64_type,
-    infer_shape=lambda p, sh: _one(p, sh, lambda p, s: (len(s),)),
+    infer_shape=lambda p, sh: infer_one(p, sh, lambda p, s: (len(s),)),
     doc="The shape of ``data`` as a 1-D int64 array."))
 
 register(OpDef(
     "size_array", forward=_size_array_forward, infer_type=_int64_type,
-    infer_shape=lambda p, sh: _one(p, sh, lambda p, s: (1,)),
+    infer_shape=lambda p, sh: infer_one(p, sh, lambda p, s: (1,)),
     doc="The number of elements of ``data`` as a (1,) int64 array."))

@@ -8,9 +8,10 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 from . import ndarray
 from . import ndarray as nd
 from . import random
+from . import autograd
 from . import random as rnd
 from . import test_utils
 
 __all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
            "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
-           "operator", "random", "rnd", "test_utils", "util"]
+           "operator", "autograd", "random", "rnd", "test_utils", "util"]

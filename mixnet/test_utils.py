@@ -809,27 +809,56 @@ def _call_value(v: Any) -> Any:
 
 
 def check_op_fixture(entry: dict, root: Union[str, os.PathLike],
-                     string_params: bool = False) -> list:
-    """Run one MXNet 1.9.1 operator golden forward (``mx.nd.<op>(*inputs, **params)``,
-    inputs positional, params as Python values or, with ``string_params``, as MXNet's
-    string attributes) and compare every listed output: shape, then dtype, then values
-    (exactly for ``exact`` cases and integer results, else with the case's tolerances).
-    Gradients and mutated inputs are compared by the autograd suite. Returns the outputs
-    as NumPy arrays."""
+                     string_params: bool = False, gradients: bool = True) -> list:
+    """Run one MXNet 1.9.1 operator golden (``mx.nd.<op>(*inputs, **params)``, inputs
+    positional, params as Python values or, with ``string_params``, as MXNet's string
+    attributes) the way MXNet recorded it: inputs with ``requires_grad`` get
+    ``attach_grad()``, the call runs under ``autograd.record(train_mode=...)`` and backward
+    runs with the recorded head gradients. Compares every listed output, then (with
+    ``gradients``) every listed input gradient, then every input the op mutates in place:
+    shape, dtype, values (exactly for ``exact`` cases and integer results, else with the
+    case's tolerances). Returns the outputs as NumPy arrays."""
+    from . import autograd
     with np.load(os.path.join(os.fspath(root), entry["file"])) as z:
         data = {k: z[k] for k in z.files}
     inputs = [_nd.array(data[i["key"]], dtype=data[i["key"]].dtype) for i in entry["inputs"]]
+    by_name = {i["name"]: x for i, x in zip(entry["inputs"], inputs)}
     params = dict(entry["params"]) if string_params else \
         {k: _call_value(v) for k, v in entry["params_json"].items()}
-    res = getattr(_nd, entry["op"])(*inputs, **params)
-    outs = [o.asnumpy() for o in (res if isinstance(res, (list, tuple)) else [res])]
+    grads = entry.get("grads", []) if gradients else []
+    if grads:
+        for i, x in zip(entry["inputs"], inputs):
+            if i.get("requires_grad"):
+                x.attach_grad()
+    scope = autograd.record if grads else \
+        (autograd.train_mode if entry.get("train_mode") else autograd.predict_mode)
+    with (scope(train_mode=bool(entry.get("train_mode"))) if grads else scope()):
+        res = getattr(_nd, entry["op"])(*inputs, **params)
+    res = res if isinstance(res, (list, tuple)) else [res]
+    outs = [o.asnumpy() for o in res]
+    exact = bool(entry.get("exact"))
+
+    def compare(what: str, got: np.ndarray, want: np.ndarray) -> None:
+        ex = exact or want.dtype.kind in "biu"
+        _compare_outputs("%s %s" % (entry["id"], what), [got], [want],
+                         0 if ex else entry["rtol"], 0 if ex else entry["atol"],
+                         check_dtype=True, equal_nan=True)
+
     for o in entry["outputs"]:
         if o["index"] >= len(outs):
             raise AssertionError("%s: %d output(s), expected at least %d"
                                  % (entry["id"], len(outs), o["index"] + 1))
-        got, want = outs[o["index"]], data[o["key"]]
-        exact = entry.get("exact") or want.dtype.kind in "biu"
-        _compare_outputs("%s output %d" % (entry["id"], o["index"]), [got], [want],
-                         0 if exact else entry["rtol"], 0 if exact else entry["atol"],
-                         check_dtype=True, equal_nan=True)
+        compare("output %d" % o["index"], outs[o["index"]], data[o["key"]])
+    if grads:
+        heads = entry["head_grads"]
+        autograd.backward([res[h["output_index"]] for h in heads],
+                          [_nd.array(data[h["key"]], dtype=data[h["key"]].dtype)
+                           for h in heads])
+        for g in grads:
+            x = by_name[g["input"]]
+            if x.grad is None:
+                raise AssertionError("%s: input %s has no gradient" % (entry["id"], g["input"]))
+            compare("gradient of %s" % g["input"], x.grad.asnumpy(), data[g["key"]])
+    for m in entry.get("mutated", []):
+        compare("mutated input %s" % m["input"], by_name[m["input"]].asnumpy(), data[m["key"]])
     return outs

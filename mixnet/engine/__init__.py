@@ -17,12 +17,13 @@ from typing import Any, Callable, Optional, Sequence
 from ..base import MXNetError, getenv_str
 from .core import Engine
 from .naive import NaiveEngine
-from .threaded import ThreadedEngine, ThreadedEnginePerDevice
+from .threaded import ThreadedEngine, ThreadedEnginePerDevice, _sync
 from .var import ResourceVar, Var
 
 __all__ = ["Engine", "Var", "ResourceVar", "NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice",
            "get", "set_engine_type", "engine_type", "push", "push_sync", "new_var",
-           "wait_for_var", "wait_for_all", "bulk", "set_bulk_size", "get_bulk_size"]
+           "wait_for_var", "wait_for_all", "bulk", "set_bulk_size", "get_bulk_size",
+           "synchronous"]
 
 _ENGINES = {"NaiveEngine": NaiveEngine, "ThreadedEngine": ThreadedEngine,
             "ThreadedEnginePerDevice": ThreadedEnginePerDevice}
@@ -101,6 +102,21 @@ def wait_for_var(var: Var) -> None:
 def wait_for_all() -> None:
     """Block until all pushed work is done; raise the first pending error."""
     get().wait_for_all()
+
+
+class synchronous:
+    """``with engine.synchronous():`` every task this thread pushes runs on this thread
+    before ``push`` returns (after the tasks it depends on). Python code that runs inside
+    an engine task and itself uses NDArrays (custom operators) uses it, so it never waits
+    for workers that may be busy running it."""
+
+    def __enter__(self) -> "synchronous":
+        self._prev = getattr(_sync, "on", False)
+        _sync.on = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _sync.on = self._prev
 
 
 # ----------------------------------------------------------------------------- bulking

@@ -13,6 +13,9 @@ from ..base import getenv_int
 from .core import Engine, _dedupe
 from .var import Opr, Var
 
+# set by ``engine.synchronous()``: tasks pushed from this thread run on it, in order
+_sync = threading.local()
+
 
 class _Pool:
     """Worker threads draining a priority queue of ready tasks (higher priority first, then
@@ -111,6 +114,9 @@ class ThreadedEngine(Engine):
         if cost <= self._inline_max and not self._debug and \
                 self._try_inline(fn, ctx, const_vars, mutable_vars, name):
             return
+        if getattr(_sync, "on", False):
+            self._push_blocking(fn, ctx, const_vars, mutable_vars, name)
+            return
         opr = Opr(fn, ctx, const_vars, mutable_vars, priority, name)
         if self._debug:
             opr.site = self._site()
@@ -169,6 +175,17 @@ class ThreadedEngine(Engine):
             opr.done.set()
         for g in ready:
             self._pool(g.ctx).put(g)
+
+    def _push_blocking(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var],
+                       mutable_vars: Sequence[Var], name: Optional[str]) -> None:
+        """Run a task on this thread once its vars are free (inside :func:`synchronous`);
+        its error stays on its vars like an asynchronous task's."""
+        opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
+        opr.done = threading.Event()
+        if self._register(opr):
+            self._execute(opr)
+        else:
+            opr.done.wait()
 
     def push_sync(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var] = (),
                   mutable_vars: Sequence[Var] = (), name: Optional[str] = None) -> Any:

@@ -23,6 +23,7 @@ from .dispatch import as_context, invoke
 from .ndarray import NDArray
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "concatenate", "moveaxis",
+           "split_v2",
            "add", "subtract", "multiply", "divide", "true_divide", "modulo", "power",
            "maximum", "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal",
            "lesser", "lesser_equal", "logical_and", "logical_or", "logical_xor"]
@@ -145,9 +146,26 @@ def concatenate(arrays: Sequence[NDArray], axis: int = 0,
             raise MXNetError("concatenate: array %d has dtype %s, the first %s"
                              % (i, dtype_name(a.dtype), dtype_name(first.dtype)))
     ctx = first.context
-    parts = [a if a.context == ctx else a.as_inas_context(ctx) for a in arrays]
+    parts = [a if a.context == ctx else a.as_in_context(ctx) for a in arrays]
     op = _reg.get("Concat")
     return invoke(op, parts, op.parse_params({"dim": axis, "num_args": len(parts)}))
+
+
+def split_v2(ary: NDArray, indices_or_sections: Any, axis: int = 0,
+             squeeze_axis: bool = False) -> Any:
+    """``mx.nd.split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False)``: split
+    into ``indices_or_sections`` equal parts (an int) or at the given indices (a tuple), as
+    ``numpy.split`` does; returns a list of arrays (one array for a single part)."""
+    op = _reg.get("_split_v2")
+    if isinstance(indices_or_sections, (int, np.integer)):
+        kw = {"indices": (), "sections": int(indices_or_sections)}
+    elif isinstance(indices_or_sections, (tuple, list)):
+        kw = {"indices": (0,) + tuple(int(i) for i in indices_or_sections), "sections": 0}
+    else:
+        raise MXNetError("split_v2: indices_or_sections must be an int or a tuple of ints, "
+                         "got %s" % type(indices_or_sections).__name__)
+    kw.update(axis=axis, squeeze_axis=squeeze_axis)
+    return invoke(op, [ary], op.parse_params(kw))
 
 
 def moveaxis(tensor: NDArray, source: Any, destination: Any) -> NDArray:

@@ -14,7 +14,7 @@ from ..context import Context, current_context
 from ..operator.registry import OpCtx, OpDef, _state, shape_str
 from .chunk import Chunk
 
-__all__ = ["invoke", "make_function", "rng_var", "rng_vars", "set_record_hook", "as_context"]
+__all__ = ["invoke", "record", "make_function", "rng_var", "rng_vars", "set_record_hook", "as_context"]
 
 _rng_vars: dict = {}
 _hook: list = [None]
@@ -27,6 +27,14 @@ def set_record_hook(fn: Optional[Any]) -> Optional[Any]:
     dispatched while recording is on. Returns the previous hook."""
     prev, _hook[0] = _hook[0], fn
     return prev
+
+
+def record(op: OpDef, p: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+    """Report an op application that did not go through :func:`invoke` (views made by
+    ``reshape``) to autograd while recording is on."""
+    hook = _hook[0]
+    if hook is not None and getattr(_state, "record", False):
+        hook(op, p, inputs, outputs)
 
 
 def rng_var(ctx: Context) -> Any:
@@ -179,7 +187,14 @@ def _split_args(op: OpDef, args: tuple, kwargs: dict):
             kw[k] = v
     if not named:
         return [a for a in given if a is not None], positional, kw
-    names = list(slots) if slots else list(named)
+    if slots:
+        names = list(slots)
+    else:  # inputs depend on parameters (no_bias, use_sequence_length ...)
+        names = op.input_names(op.parse_params(kw, positional))
+        unknown = [k for k in named if k not in names]
+        if unknown:
+            raise MXNetError("Operator %s has no input %s with these parameters (inputs: %s)"
+                             % (op.name, ", ".join(map(repr, unknown)), ", ".join(names)))
     filled = dict(zip(names, given))
     for k, v in named.items():
         if k in filled and filled[k] is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from .. import engine as _engine
 from ..base import MXNetError, numeric_types
 from .chunk import Chunk
@@ -71,9 +72,43 @@ def _check_bounds(shape: tuple, key: tuple) -> None:
 
 
 def getitem(x: NDArray, key: Any) -> NDArray:
-    """``x[key]``: a view for contiguous basic indexing, otherwise a copy."""
+    """``x[key]``: a view for contiguous basic indexing, otherwise a copy. Under
+    ``autograd.record`` the result's gradient is scattered back into ``x``'s shape."""
     key = _normalize(key)
     _check_bounds(x.shape, key)
+    res = _getitem(x, key)
+    if x._ag is not None:
+        _record_getitem(x, key, res)
+    return res
+
+
+def _record_getitem(x: NDArray, key: tuple, res: NDArray) -> None:
+    from .. import autograd
+    from .creation import zeros
+    region = _region(x.shape, key)
+
+    def rule(ograds):
+        g = zeros(x.shape, ctx=x._ctx, dtype=x._data.dtype)
+        gd, od = g._data, ograds[0]._data
+        xp = backend.array_module(x._ctx)
+
+        def run():
+            # add.at: repeated indices in an index array accumulate, as they must
+            xp.add.at(gd, key, od.reshape(region))
+        _engine.get().push(run, x._ctx, (ograds[0]._chunk,), (g._chunk,), 0,
+                           "_backward_getitem", gd.size)
+        return [g]
+    autograd.record_function("_getitem", [x], [res], rule)
+
+
+def _region(shape: tuple, key: tuple) -> tuple:
+    """The shape NumPy gives ``a[key]`` for an array of ``shape`` (computed without data)."""
+    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=shape,
+                                            strides=(0,) * len(shape))
+    return probe[key].shape
+
+
+def _getitem(x: NDArray, key: tuple) -> NDArray:
     if _is_basic(key):
         # MXNet 1.x has no 0-d results: ints become length-1 slices, squeezed after.
         if x.ndim == 1 and len(key) == 1 and isinstance(key[0], (int, np.integer)):
@@ -87,9 +122,7 @@ def getitem(x: NDArray, key: Any) -> NDArray:
             return x._view(view)
         src = x._data
         return _gather(x, lambda: src[key], view.shape)
-    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=x.shape,
-                                            strides=(0,) * x.ndim)
-    shape = probe[key].shape or (1,)
+    shape = _region(x.shape, key) or (1,)
     src = x._data
     return _gather(x, lambda: src[key], shape)
 
@@ -112,9 +145,7 @@ def setitem(x: NDArray, key: Any, value: Any) -> None:
     selected region); raises ``MXNetError`` naming both shapes when they do not fit."""
     key = _normalize(key)
     _check_bounds(x.shape, key)
-    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=x.shape,
-                                            strides=(0,) * x.ndim)
-    region = probe[key].shape
+    region = _region(x.shape, key)
     dst = x._data
     const: tuple = ()
     if isinstance(value, NDArray):

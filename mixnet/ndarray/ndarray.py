@@ -19,6 +19,7 @@ from ..operator import registry as _reg
 from .chunk import Chunk
 from . import dispatch as _dispatch
 from .dispatch import invoke
+from .dispatch import record as _dispatch_record
 
 __all__ = ["NDArray", "array", "empty", "waitall", "from_numpy"]
 
@@ -226,7 +227,11 @@ class NDArray:
             new = infer_reshape(self.shape, tuple(int(s) for s in shape), reverse)
         except MXNetError as e:
             raise MXNetError("reshape: %s" % e) from None
-        return self._view(self._data.reshape(new))
+        res = self._view(self._data.reshape(new))
+        if self._ag is not None:
+            op = _op("Reshape")
+            _dispatch_record(op, op.parse_params({"shape": new}), (self,), (res,))
+        return res
 
     def reshape_like(self, *args: Any, **kwargs: Any) -> "NDArray":
         from . import op as _nd

@@ -3,6 +3,11 @@
 They hold their components (``data``, ``indices``, ``indptr``) as dense NDArrays, convert
 to and from dense storage, and save/load in MXNet's format. Sparse kernels (sparse
 ``dot``, ``retain``) come with the sparse issue; ``tostype('default')`` is always exact.
+
+``cast_storage`` lives here rather than as a generated op function: op records write
+preallocated dense buffers, so the dispatcher cannot hand back a sparse container. The
+registered ``cast_storage`` op (the dense path: a checked copy, identity gradient) runs
+for dense-to-dense casts, so those are recorded by autograd like any op.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from ..context import Context, current_context
 from .ndarray import NDArray, array
 
 __all__ = ["BaseSparseNDArray", "CSRNDArray", "RowSparseNDArray", "csr_matrix",
-           "row_sparse_array", "from_dense"]
+           "row_sparse_array", "from_dense", "cast_storage"]
 
 
 class BaseSparseNDArray:
@@ -161,3 +166,39 @@ def from_dense(x: NDArray, stype: str) -> Any:
     if stype == "default":
         return x
     raise MXNetError("unknown storage type %r (expected default, csr or row_sparse)" % (stype,))
+
+
+_AUX = {"csr": ("indices", "indptr"), "row_sparse": ("indices",)}
+
+
+def _copy_sparse(x: BaseSparseNDArray) -> BaseSparseNDArray:
+    return type(x)(x.shape, x.data.copy(), {k: getattr(x, k).copy() for k in _AUX[x.stype]})
+
+
+def cast_storage(data: Any, stype: str, out: Any = None, name: Any = None) -> Any:
+    """``mx.nd.cast_storage(data, stype)``: ``data`` (dense NDArray or sparse container) in
+    storage ``stype`` ('default', 'row_sparse' or 'csr'; csr needs a 2-D array). The result
+    is always a new array, as in MXNet, even when the storage type does not change;
+    ``out=`` takes dense results only."""
+    from ..operator import registry
+    from .dispatch import invoke
+    op = registry.get("cast_storage")
+    p = op.parse_params({"stype": stype})  # validates stype, naming the op
+    if isinstance(data, BaseSparseNDArray):
+        op.infer(p, [data.shape], [data.dtype])  # csr needs 2-D: the op's check
+        res = _copy_sparse(data) if stype == data.stype else data.tostype(stype)
+    elif isinstance(data, NDArray):
+        # dense input: the op checks that the shape fits stype, copies, and is recorded
+        # by autograd (identity gradient)
+        if stype == "default":
+            return invoke(op, [data], p, out)
+        res = from_dense(invoke(op, [data], p), stype)
+    else:
+        raise MXNetError("cast_storage expects an NDArray or a sparse array, got %s"
+                         % type(data).__name__)
+    if out is None:
+        return res
+    if not isinstance(res, NDArray):
+        raise MXNetError("cast_storage: out= takes dense results only (stype='default')")
+    res.copyto(out)
+    return out

@@ -5,6 +5,9 @@ call (``mx.nd.zeros(..., ctx=)``). MXNet 1.x has no 0-d arrays, so an empty ``sh
 an error here, as it is in MXNet's imperative mode. Zero-size dims are accepted (MXNet
 1.5+ rejects them in these ops because its legacy shapes read 0 as "unknown"; NumPy-style
 empty arrays are the sensible reading and nothing that runs on MXNet breaks).
+
+With no inputs there is nothing to differentiate: the ops carry ``zero_grad`` so that a
+graph recorded through them backpropagates (they contribute nothing) instead of failing.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..base import MXNetError
+from .gradient import zero_grad
 from .params import Bool, DType, Float, Int, Optional_, Param, PType, Shape
 from .registry import OpDef, register, shape_str
 
@@ -104,6 +108,7 @@ for _name, _value in (("_zeros", 0), ("_ones", 1)):
         params=[Param("shape", Shape(), (), "shape of the result"), _ctx_param(),
                 _dtype_param()],
         forward=_fill_forward(_value), infer_shape=_param_shape, infer_type=creation_type,
+        gradient=zero_grad,
         doc="An array of %s of ``shape`` and ``dtype`` (behind ``nd.%s``)."
             % ("zeros" if _value == 0 else "ones", _name[1:])))
 
@@ -112,6 +117,7 @@ register(OpDef(
     params=[Param("shape", Shape(), (), "shape of the result"), _ctx_param(),
             _dtype_param(), Param("value", Float(), doc="the fill value")],
     forward=_full_forward, infer_shape=_full_shape, infer_type=creation_type,
+    gradient=zero_grad,
     doc="An array of ``shape`` filled with ``value`` (behind ``nd.full``)."))
 
 
@@ -165,6 +171,7 @@ register(OpDef(
             Param("infer_range", Bool(), False, "let a Symbol infer stop from its context"),
             _ctx_param(), _dtype_param()],
     forward=_arange_forward, infer_shape=_arange_shape, infer_type=creation_type,
+    gradient=zero_grad,
     doc="Evenly spaced values in ``[start, stop)`` with ``step``, each repeated "
         "``repeat`` times (behind ``nd.arange``)."))
 
@@ -188,6 +195,7 @@ register(OpDef(
             Param("k", Int(), 0, "diagonal: 0 main, > 0 upper, < 0 lower"),
             _ctx_param(), _dtype_param()],
     forward=_eye_forward, infer_shape=_eye_shape, infer_type=creation_type,
+    gradient=zero_grad,
     doc="A 2-D array with ones on the k-th diagonal and zeros elsewhere (behind "
         "``nd.eye``)."))
 
@@ -219,5 +227,6 @@ register(OpDef(
             Param("endpoint", Bool(), True, "whether stop is the last value"),
             _ctx_param(), _dtype_param()],
     forward=_linspace_forward, infer_shape=_linspace_shape, infer_type=creation_type,
+    gradient=zero_grad,
     doc="``num`` evenly spaced values from ``start`` to ``stop`` (behind "
         "``nd.linspace``)."))

@@ -11,6 +11,12 @@ transpose flags swapping those last two axes.
 
 All work runs as one BLAS call (``matmul`` into the output buffer) on the 2-D or batched
 views; float16 on the CPU is computed in float32 because NumPy has no float16 BLAS.
+
+Gradients: one fused ``_backward_dot`` / ``_backward_batch_dot(ograd, lhs, rhs)`` op with the
+forward's parameters returns both input gradients (two BLAS calls on the same 2-D or batched
+views, so N-D operands, 1-D operands and every transpose combination are handled without the
+rule knowing shapes). The backward ops are differentiable themselves (the product is
+bilinear), so ``autograd.grad(create_graph=True)`` gives second-order gradients.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import numpy as np
 
 from ..base import MXNetError
 from .params import Bool, Optional_, Param, Str
-from .registry import OpDef, register, shape_str
+from .registry import OpDef, get, register, shape_str
 
 
 def _size(shape: Any) -> int:
@@ -168,3 +174,99 @@ register(OpDef(
     infer_shape=_batch_dot_shape, cost=_batch_dot_cost,
     doc="Batched matrix product of the last two axes: (B..., M, K) x (B..., K, N) -> "
         "(B..., M, N); transpose flags swap the last two axes of an operand."))
+
+
+# --------------------------------------------------------------------------- gradients
+def _bwd_shape(p: Any, shapes: list):
+    return shapes, [shapes[1], shapes[2]]
+
+
+def _bwd_type(p: Any, dtypes: list):
+    return dtypes, [dtypes[1] or dtypes[0], dtypes[2] or dtypes[0]]
+
+
+def _product(xp: Any, a: Any, b: Any, out: Any, shape: tuple) -> None:
+    """``out`` (viewed as ``shape``) = ``a @ b`` where ``a``/``b`` may be transposed views."""
+    _matmul_into(xp, a, b, out, shape)
+
+
+def _dot_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    # on the 2-D views C = A B (A: m x k, B: k x n): dA = G B^T, dB = A^T G; a transposed
+    # operand's gradient is the transpose of that, computed directly in its own layout
+    xp = oc.xp
+    g, lhs, rhs = ins
+    lkeep, k, _, rkeep = _dot_split(lhs.shape, rhs.shape, p.transpose_a, p.transpose_b)
+    m, n = _size(lkeep), _size(rkeep)
+    ta = p.transpose_a and lhs.ndim > 1
+    tb = p.transpose_b and rhs.ndim > 1
+    G = g.reshape(m, n)
+    A = lhs.reshape(k, m).T if ta else lhs.reshape(m, k)
+    B = rhs.reshape(n, k).T if tb else rhs.reshape(k, n)
+    if ta:
+        _product(xp, B, G.T, outs[0], (k, m))      # dA^T = B G^T
+    else:
+        _product(xp, G, B.T, outs[0], (m, k))      # dA = G B^T
+    if tb:
+        _product(xp, G.T, A, outs[1], (n, k))      # dB^T = G^T A
+    else:
+        _product(xp, A.T, G, outs[1], (k, n))      # dB = A^T G
+
+
+def _batch_dot_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, lhs, rhs = ins
+    A = lhs.swapaxes(-1, -2) if p.transpose_a else lhs
+    B = rhs.swapaxes(-1, -2) if p.transpose_b else rhs
+    gT = g.swapaxes(-1, -2)
+    if p.transpose_a:
+        _product(xp, B, gT, outs[0], outs[0].shape)
+    else:
+        _product(xp, g, B.swapaxes(-1, -2), outs[0], outs[0].shape)
+    if p.transpose_b:
+        _product(xp, gT, A, outs[1], outs[1].shape)
+    else:
+        _product(xp, A.swapaxes(-1, -2), g, outs[1], outs[1].shape)
+
+
+def _grad_rule(bname: str) -> Any:
+    def rule(F, p, ins, outs, ograds):
+        return list(F.call(bname, [ograds[0], ins[0], ins[1]], p))
+    rule.__name__ = "grad_via_" + bname
+    return rule
+
+
+def _second_order_rule(fname: str, bname: str) -> Any:
+    """Gradient of ``bname(g, A, B) = (dA, dB)`` for heads ``(hA, hB)``. With C = f(A, B)
+    bilinear, ``<hA, dA> + <hB, dB> = <g, f(hA, B) + f(A, hB)>``, so: d/dg = f(hA, B) +
+    f(A, hB); d/dA = the lhs gradient of f(A, hB) for head g; d/dB = the rhs gradient of
+    f(hA, B) for head g."""
+    def rule(F, p, ins, outs, ograds):
+        g, a, b = ins
+        ha, hb = ograds
+        dg = F.elemwise_add(F.call(fname, [ha, b], p), F.call(fname, [a, hb], p))
+        da = F.call(bname, [g, a, hb], p)[0]
+        db = F.call(bname, [g, ha, b], p)[1]
+        return [dg, da, db]
+    rule.__name__ = "second_order_" + fname
+    return rule
+
+
+def _bwd_cost(fcost: Any) -> Any:
+    def cost(p: Any, in_shapes: list, out_shapes: list) -> int:
+        return 2 * fcost(p, in_shapes[1:], in_shapes[:1])
+    return cost
+
+
+for _fname, _kernel, _fcost in (("dot", _dot_backward, _dot_cost),
+                                ("batch_dot", _batch_dot_backward, _batch_dot_cost)):
+    _bname = "_backward_" + _fname
+    register(OpDef(_bname, inputs=("ograd", "lhs", "rhs"), params=list(_DOT_PARAMS),
+                   forward=_kernel, infer_shape=_bwd_shape, infer_type=_bwd_type,
+                   num_outputs=2, output_names=("lhs_grad", "rhs_grad"),
+                   gradient=_second_order_rule(_fname, _bname), keep_inputs=True,
+                   keep_outputs=False, cost=_bwd_cost(_fcost),
+                   doc="Backward of %s: the gradients of lhs and rhs (same transpose "
+                       "parameters as the forward)." % _fname))
+    _op = get(_fname)
+    _op.gradient = _grad_rule(_bname)
+    _op.keep_inputs, _op.keep_outputs = True, False

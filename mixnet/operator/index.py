@@ -5,6 +5,14 @@ Index inputs follow MXNet 1.x: they are usually float arrays whose values are tr
 toward zero, and out-of-range indices are clipped or wrapped (``mode``) rather than
 rejected, except where MXNet checks them. Sorts are stable, so equal keys keep their
 input order in both directions. Kernels use ``oc.xp`` only, so they run on NumPy and CuPy.
+
+Gradients: index inputs never receive one. Gathers scatter the head gradient back into
+zeros of the data's shape (``take``/``gather_nd`` add up repeated indices with one
+``bincount``; ``pick``/``batch_take``/``topk``/``sort`` hit each position at most once);
+``where`` routes it to x or y by the condition; ``one_hot``, ``argsort`` and the
+``indices``/``mask`` forms of ``topk`` have zero gradient. ``topk`` and ``sort`` recompute
+their (stable, hence identical) order from the input in the fused backward instead of
+keeping a hidden index output.
 """
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ import numpy as np
 
 from ..base import MXNetError
 from .params import REQUIRED, Bool, DType, Float, Int, Optional_, Param, Shape, Str
+from .gradient import zero_grad
 from .registry import OpDef, infer_one, register, shape_str
 from .shape import norm_axis
 
@@ -36,6 +45,38 @@ def _prod(dims: Any) -> int:
 def _first_type(p: Any, dtypes: list):
     """The output takes the data input's dtype; index inputs keep their own."""
     return list(dtypes), [dtypes[0]]
+
+
+def _data_shape(p: Any, shapes: list):
+    """Shape rule of fused backward ops whose last input is the forward data: the
+    gradient has its shape."""
+    d = shapes[-1]
+    return shapes, [None if d is None else tuple(d)]
+
+
+def _scatter_add(xp: Any, lin: Any, vals: Any, size: int, out: Any) -> None:
+    """``out`` (of ``size`` elements) = zeros with ``vals`` added at the flat positions
+    ``lin`` (repeats accumulate): one ``bincount``, which sums in float64."""
+    acc = xp.bincount(lin.reshape(-1), weights=vals.reshape(-1).astype(xp.float64),
+                      minlength=size)
+    out[...] = acc[:size].reshape(out.shape).astype(out.dtype)
+
+
+def _index_grad(backward: str):
+    """The rule ``[backward(ograd, indices, data), None]`` of gathers."""
+    def rule(F, p, ins, outs, ograds):
+        return [F.call(backward, [ograds[0], ins[1], ins[0]], p), None]
+    rule.__name__ = "grad_via_" + backward
+    return rule
+
+
+def _gather_again(forward: str):
+    """Higher-order rule of a fused scatter ``(ograd, indices, data)``: linear in
+    ``ograd``, whose adjoint is the forward gather again."""
+    def rule(F, p, ins, outs, ograds):
+        return [F.call(forward, [ograds[0], ins[1]], p), None, None]
+    rule.__name__ = "grad_via_" + forward
+    return rule
 
 
 # ----------------------------------------------------------------------------------------- take
@@ -76,7 +117,36 @@ register(OpDef(
             Param("mode", Str(("clip", "wrap", "raise")), "clip",
                   "out-of-range indices: clip to the ends, wrap around, or raise")],
     forward=_take_forward, infer_shape=_take_shape, infer_type=_first_type,
+    gradient=_index_grad("_backward_take"), keep_inputs=True, keep_outputs=False,
     doc="Gather slices of ``a`` along ``axis`` at ``indices`` (float indices truncated)."))
+
+
+def _backward_take_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, ind, a = ins
+    out = outs[0]
+    axis = norm_axis(p.axis, a.ndim)
+    n = a.shape[axis]
+    idx = _as_index(xp, ind).reshape(-1)
+    # the gradient goes where the forward read: wrapped, or clipped (raise mode only
+    # ever saw in-range indices)
+    idx = idx % n if p.mode == "wrap" else xp.clip(idx, 0, n - 1)
+    lead, tail = _prod(a.shape[:axis]), _prod(a.shape[axis + 1:])
+    m = idx.shape[0]
+    # flat position in the (lead, n, tail) layout of every element of g's (lead, m, tail)
+    lin = ((xp.arange(lead, dtype=xp.int64)[:, None, None] * n + idx[None, :, None]) * tail
+           + xp.arange(tail, dtype=xp.int64)[None, None, :])
+    _scatter_add(xp, lin, g.reshape(lead, m, tail), a.size, out)
+
+
+register(OpDef(
+    "_backward_take", inputs=("ograd", "indices", "a"),
+    params=[Param("axis", Int(), 0, "the gathered axis"),
+            Param("mode", Str(("clip", "wrap", "raise")), "clip", "index mode")],
+    forward=_backward_take_forward, infer_shape=_data_shape, infer_type=_first_type,
+    gradient=_gather_again("take"), keep_inputs=(1,), keep_outputs=False,
+    doc="Gradient of ``take``: the head gradient scatter-added into zeros of ``a``'s "
+        "shape at the (clipped or wrapped) indices."))
 
 
 # ---------------------------------------------------------------------------- pick / batch_take
@@ -120,7 +190,40 @@ register(OpDef(
             Param("keepdims", Bool(), False, "keep the picked axis with size 1"),
             Param("mode", Str(("clip", "wrap")), "clip", "out-of-range indices: clip or wrap")],
     forward=_pick_forward, infer_shape=_pick_shape, infer_type=_first_type,
+    gradient=_index_grad("_backward_pick"), keep_inputs=True, keep_outputs=False,
     doc="One element per position along ``axis``: out[i] = data[i, index[i]] for 2-D data."))
+
+
+def _scatter_last(xp: Any, data_shape: tuple, axis: int, idx: Any, g: Any, out: Any) -> None:
+    """``out`` = zeros of ``data_shape`` with the rows (all axes but ``axis``, in order)
+    holding ``g`` at position ``idx`` along ``axis``; one position per row."""
+    n = data_shape[axis]
+    rest = data_shape[:axis] + data_shape[axis + 1:]
+    rows = _prod(rest)
+    buf = xp.zeros((rows, n), dtype=out.dtype)
+    buf[xp.arange(rows), idx.reshape(-1)] = g.reshape(-1)
+    out[...] = xp.moveaxis(buf.reshape(rest + (n,)), -1, axis)
+
+
+def _backward_pick_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, index, data = ins
+    axis, _, _ = _pick_shapes(p, data.shape)
+    n = data.shape[axis]
+    idx = _as_index(xp, index)
+    idx = idx % n if p.mode == "wrap" else xp.clip(idx, 0, n - 1)
+    _scatter_last(xp, data.shape, axis, idx, g, outs[0])
+
+
+register(OpDef(
+    "_backward_pick", inputs=("ograd", "index", "data"),
+    params=[Param("axis", Optional_(Int()), -1, "the picked axis"),
+            Param("keepdims", Bool(), False, "whether the picked axis was kept"),
+            Param("mode", Str(("clip", "wrap")), "clip", "index mode")],
+    forward=_backward_pick_forward, infer_shape=_data_shape, infer_type=_first_type,
+    gradient=_gather_again("pick"), keep_inputs=(1,), keep_outputs=False,
+    doc="Gradient of ``pick``: the head gradient placed at the picked positions of zeros "
+        "of ``data``'s shape."))
 
 
 def _batch_take_shape(p: Any, shapes: list):
@@ -148,7 +251,22 @@ def _batch_take_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "batch_take", inputs=("a", "indices"),
     forward=_batch_take_forward, infer_shape=_batch_take_shape, infer_type=_first_type,
+    gradient=_index_grad("_backward_batch_take"), keep_inputs=True, keep_outputs=False,
     doc="out[i] = a[i, indices[i]] for each row of ``a`` (indices clipped)."))
+
+
+def _backward_batch_take_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, ind, a = ins
+    idx = xp.clip(_as_index(xp, ind), 0, a.shape[-1] - 1)
+    _scatter_last(xp, a.shape, a.ndim - 1, idx, g, outs[0])
+
+
+register(OpDef(
+    "_backward_batch_take", inputs=("ograd", "indices", "a"),
+    forward=_backward_batch_take_forward, infer_shape=_data_shape, infer_type=_first_type,
+    gradient=_gather_again("batch_take"), keep_inputs=(1,), keep_outputs=False,
+    doc="Gradient of ``batch_take``: the head gradient placed at the taken positions."))
 
 
 # -------------------------------------------------------------------------------------- one_hot
@@ -177,6 +295,7 @@ register(OpDef(
             Param("dtype", DType(choices=_ALL_DTYPES), np.dtype(np.float32), "output dtype")],
     forward=_one_hot_forward, infer_shape=_one_hot_shape,
     infer_type=lambda p, d: (list(d), [p.dtype]),
+    gradient=zero_grad, keep_inputs=False, keep_outputs=False,
     doc="One-hot encode ``indices`` into a new last axis of size ``depth``."))
 
 
@@ -214,11 +333,45 @@ def _where_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     outs[0][...] = xp.where(mask, x, y)
 
 
+def _where_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+    gx, gy = F.call("_backward_where", [ograds[0], ins[0]])
+    return [None, gx, gy]
+
+
 register(OpDef(
     "where", inputs=("condition", "x", "y"),
     forward=_where_forward, infer_shape=_where_shape, infer_type=_where_type,
+    gradient=_where_grad, keep_inputs=(0,), keep_outputs=False,
     doc="Elements of ``x`` where ``condition`` is non-zero, else of ``y``; a 1-D condition "
         "selects rows."))
+
+
+def _backward_where_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, cond = ins
+    mask = cond != 0
+    if cond.shape != g.shape:
+        mask = mask.reshape((cond.shape[0],) + (1,) * (g.ndim - 1))
+    zero = xp.zeros((), dtype=g.dtype)
+    outs[0][...] = xp.where(mask, g, zero)
+    outs[1][...] = xp.where(mask, zero, g)
+
+
+def _backward_where_shape(p: Any, shapes: list):
+    g, c = shapes
+    if g is not None and c is not None:
+        _where_shape(p, [c, g, g])
+    return shapes, [g, g]
+
+
+register(OpDef(
+    "_backward_where", inputs=("ograd", "condition"), num_outputs=2,
+    forward=_backward_where_forward, infer_shape=_backward_where_shape,
+    infer_type=lambda p, d: (list(d), [d[0], d[0]]),
+    gradient=lambda F, p, ins, outs, og: [F.where(ins[1], og[0], og[1]), None],
+    keep_inputs=(1,), keep_outputs=False,
+    doc="Gradient of ``where``: the head gradient split into its x part (condition "
+        "true) and y part (condition false)."))
 
 
 # ----------------------------------------------------------------------- gather_nd / scatter_nd
@@ -266,6 +419,9 @@ def _gather_nd_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 register(OpDef(
     "gather_nd", inputs=("data", "indices"),
     forward=_gather_nd_forward, infer_shape=_gather_nd_shape, infer_type=_first_type,
+    gradient=lambda F, p, ins, outs, og: [
+        F.call("_backward_gather_nd", [og[0], ins[1], ins[0]]), None],
+    keep_inputs=True, keep_outputs=False,
     doc="Gather from ``data`` with index rows: out[i...] = data[indices[0, i...], "
         "indices[1, i...], ...]."))
 
@@ -296,7 +452,58 @@ register(OpDef(
     "scatter_nd", inputs=("data", "indices"),
     params=[Param("shape", Shape(), REQUIRED, "shape of the output")],
     forward=_scatter_nd_forward, infer_shape=_scatter_nd_shape, infer_type=_first_type,
+    gradient=lambda F, p, ins, outs, og: [F.gather_nd(og[0], ins[1]), None],
+    keep_inputs=(1,), keep_outputs=False,
     doc="Inverse of gather_nd: write ``data`` into zeros of ``shape`` at ``indices``."))
+
+
+def _bgnd_inputs(p: Any) -> list:
+    # MXNet's form takes the output shape as a parameter; gradient rules, which may not
+    # read shapes, pass the gathered-from array as a third input instead
+    return ["data", "indices"] if p.shape else ["data", "indices", "like"]
+
+
+def _bgnd_target(p: Any, shapes: list) -> Any:
+    if p.shape:
+        return tuple(p.shape)
+    return None if shapes[2] is None else tuple(shapes[2])
+
+
+def _bgnd_shape(p: Any, shapes: list):
+    d, ind = shapes[0], shapes[1]
+    out = _bgnd_target(p, shapes)
+    if out is None or d is None or ind is None:
+        return shapes, [out]
+    d, ind = tuple(d), tuple(ind)
+    m = _nd_index_check(ind, out, "_backward_gather_nd")
+    want = ind[1:] + out[m:]
+    if d != want:
+        raise MXNetError("data %s must have shape %s for indices %s and output %s"
+                         % (shape_str(d), shape_str(want), shape_str(ind), shape_str(out)))
+    return shapes, [out]
+
+
+def _bgnd_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    data, ind = ins[0], ins[1]
+    out = outs[0]
+    m = ind.shape[0]
+    lead = out.shape[:m]
+    idx = _nd_indices(xp, ind, lead, "_backward_gather_nd")
+    tail = _prod(out.shape[m:])
+    flat = xp.ravel_multi_index(idx, lead) if m else xp.zeros(ind.shape[1:], xp.int64)
+    lin = flat.reshape(-1, 1).astype(xp.int64) * tail + xp.arange(tail, dtype=xp.int64)
+    _scatter_add(xp, lin, data, out.size, out)
+
+
+register(OpDef(
+    "_backward_gather_nd", inputs=_bgnd_inputs,
+    params=[Param("shape", Shape(), (), "shape of the output; empty: that of input 'like'")],
+    forward=_bgnd_forward, infer_shape=_bgnd_shape, infer_type=_first_type,
+    gradient=lambda F, p, ins, outs, og: [F.gather_nd(og[0], ins[1])] + [None] * (len(ins) - 1),
+    keep_inputs=(1,), keep_outputs=False,
+    doc="Gradient of ``gather_nd``: like ``scatter_nd`` but values at repeated indices are "
+        "added up."))
 
 
 # -------------------------------------------------------------------------------------- sorting
@@ -398,8 +605,48 @@ register(OpDef(
     # visible_outputs given so single-output forms return an NDArray, not a list
     num_outputs=_topk_nout, visible_outputs=_topk_nout,
     forward=_topk_forward, infer_shape=_topk_shape, infer_type=_topk_type,
+    gradient=lambda F, p, ins, outs, og: (
+        [F.call("_backward_topk", [og[0], ins[0]], p)]
+        if p.ret_typ in ("value", "both") else [None]),
+    keep_inputs=True, keep_outputs=False,
     doc="The k largest (or smallest) elements along ``axis``: their indices (default), "
         "values, both, or a mask."))
+
+
+def _scatter_order(xp: Any, g: Any, order: Any, xa_shape: tuple) -> Any:
+    """Zeros of ``xa_shape`` (sort axis last) with ``g`` (k per row) written at the
+    positions ``order`` (k distinct per row)."""
+    n = xa_shape[-1]
+    rows = _prod(xa_shape[:-1])
+    k = order.shape[-1]
+    buf = xp.zeros((rows, n), dtype=g.dtype)
+    buf[xp.arange(rows)[:, None], order.reshape(rows, k)] = g.reshape(rows, k)
+    return buf.reshape(xa_shape)
+
+
+def _backward_topk_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, x = ins
+    axis, k, _ = _topk_geom(p, x.shape)
+    xa = _to_last(xp, x, axis)
+    order = _argsort_last(xp, xa, p.is_ascend)[..., :k]
+    buf = _scatter_order(xp, _to_last(xp, g, axis), order, xa.shape)
+    outs[0][...] = _from_last(xp, buf, axis, x.shape)
+
+
+register(OpDef(
+    "_backward_topk", inputs=("ograd", "data"),
+    params=[Param("axis", Optional_(Int()), -1, "the axis; None: the flattened array"),
+            Param("k", Int(), 1, "how many elements"),
+            Param("ret_typ", Str(("value", "indices", "mask", "both")), "indices",
+                  "the forward's return type"),
+            Param("is_ascend", Bool(), False, "whether the k smallest were taken"),
+            Param("dtype", DType(choices=_INDEX_DTYPES), np.dtype(np.float32),
+                  "dtype of the forward's indices")],
+    forward=_backward_topk_forward, infer_shape=_data_shape, infer_type=_first_type,
+    keep_inputs=True, keep_outputs=False,
+    doc="Gradient of ``topk`` values: the head gradient placed at the selected positions "
+        "(the order is recomputed from ``data``)."))
 
 
 def _sort_rule(p: Any, s: tuple) -> tuple:
@@ -431,7 +678,29 @@ register(OpDef(
     params=[Param("axis", Optional_(Int()), -1, "the axis; None sorts the flattened array"),
             Param("is_ascend", Bool(), True, "ascending (True) or descending order")],
     forward=_sort_forward, infer_shape=lambda p, sh: infer_one(p, sh, _sort_rule),
+    gradient=lambda F, p, ins, outs, og: [F.call("_backward_sort", [og[0], ins[0]], p)],
+    keep_inputs=True, keep_outputs=False,
     doc="Sorted copy of ``data`` along ``axis``."))
+
+
+def _backward_sort_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, x = ins
+    axis, n = _sort_axis(p.axis, x.shape)
+    xa = _to_last(xp, x, axis)
+    order = _argsort_last(xp, xa, p.is_ascend)
+    buf = _scatter_order(xp, _to_last(xp, g, axis), order, xa.shape)
+    outs[0][...] = _from_last(xp, buf, axis, x.shape)
+
+
+register(OpDef(
+    "_backward_sort", inputs=("ograd", "data"),
+    params=[Param("axis", Optional_(Int()), -1, "the axis; None: the flattened array"),
+            Param("is_ascend", Bool(), True, "the forward's order")],
+    forward=_backward_sort_forward, infer_shape=_data_shape, infer_type=_first_type,
+    keep_inputs=True, keep_outputs=False,
+    doc="Gradient of ``sort``: the head gradient moved back through the sorting "
+        "permutation (recomputed from ``data``)."))
 
 register(OpDef(
     "argsort",
@@ -441,4 +710,5 @@ register(OpDef(
                   "dtype of the returned indices")],
     forward=_argsort_forward, infer_shape=lambda p, sh: infer_one(p, sh, _sort_rule),
     infer_type=lambda p, d: (list(d), [p.dtype]),
+    gradient=zero_grad, keep_inputs=False, keep_outputs=False,
     doc="Indices that sort ``data`` along ``axis`` (stable; float32 by default)."))

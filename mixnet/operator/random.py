@@ -13,6 +13,12 @@ a failed task would poison the device's generator var: invalid per-element param
 ``_sample_*`` give NaN instead. Kernels use only the generator methods NumPy and CuPy
 share (``random``, ``standard_normal``, ``standard_exponential``, ``standard_gamma``,
 ``poisson``, ``integers``) with Python-float or array arguments.
+
+Gradients, as in MXNet: samplers without inputs, the ``_like`` samplers (whose input only
+lends its shape) and the per-element ``_sample_<dist>`` ops have zero gradient (no
+reparameterisation); ``_sample_multinomial``'s log-probability output is differentiable
+w.r.t. the probabilities (d log p_j / d p_j = 1 / p_j at each drawn j). ``_shuffle`` has
+no gradient rule, as in MXNet: backward through it raises.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import numpy as np
 
 from ..base import MXNetError, dtype_name
 from .creation import CtxAttr, check_shape, quiet
+from .gradient import zero_grad
 from .params import Bool, DType, Float, Int, Param, Shape
 from .registry import OpDef, register, shape_str
 
@@ -214,7 +221,7 @@ for _d in _DISTS:
             Param("dtype", DType(allow_none=True, choices=_FLOATS), None,
                   "float16/32/64; None means float32")],
         forward=_random_forward(_d), infer_shape=_random_shape(_d), infer_type=_dtype_rule,
-        resources=("random",), doc=_d.doc))
+        resources=("random",), gradient=zero_grad, doc=_d.doc))
 
 
 # ------------------------------------------------------------------ _random_<dist>_like
@@ -238,6 +245,7 @@ for _d in _DISTS:
         "_random_%s_like" % _d.name, inputs=("data",), params=_dist_params(_d),
         forward=_random_forward(_d), infer_shape=_like_shape(_d),
         infer_type=_float_input_type, resources=("random",),
+        gradient=zero_grad, keep_inputs=False, keep_outputs=False,
         doc=_d.doc + " Shape and dtype are those of ``data``."))
 
 
@@ -304,7 +312,7 @@ for _d in _DISTS:
                 Param("dtype", DType(allow_none=True, choices=_FLOATS), None,
                       "float16/32/64; None means float32")],
         forward=_sample_forward(_d), infer_shape=_sample_shape, infer_type=_sample_type,
-        resources=("random",),
+        resources=("random",), gradient=zero_grad, keep_inputs=False, keep_outputs=False,
         doc=_d.doc + " One distribution per element of the parameter arrays; the output "
                      "shape is their shape + ``shape``."))
 
@@ -339,7 +347,8 @@ register(OpDef(
             Param("dtype", DType(allow_none=True, choices=("int32", "int64")), None,
                   "int32 or int64; None means int32")],
     forward=_randint_forward, infer_shape=_randint_shape, infer_type=_randint_type,
-    resources=("random",), doc="Uniform random integers in [low, high)."))
+    resources=("random",), gradient=zero_grad,
+    doc="Uniform random integers in [low, high)."))
 
 
 # ------------------------------------------------------------------ multinomial
@@ -398,17 +407,58 @@ def _multinomial_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
             outs[1][...] = xp.log(chosen).reshape(outs[1].shape).astype(outs[1].dtype)
 
 
+def _multinomial_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+    # the draws are discrete; only the log-probability output carries a gradient
+    if not p.get_prob:
+        return [None]
+    return [F.call("_backward_sample_multinomial", [ograds[1], ins[0], outs[0]], p)]
+
+
+_MULTINOMIAL_PARAMS = [
+    Param("shape", Shape(), (), "samples drawn per distribution"),
+    Param("get_prob", Bool(), False, "also return the log-probability of each draw"),
+    Param("dtype", DType(choices=("float16", "float32", "float64", "int32", "uint8")),
+          "int32", "dtype of the sampled indices")]
+
 register(OpDef(
     "_sample_multinomial", inputs=("data",), aliases=("sample_multinomial",),
-    params=[Param("shape", Shape(), (), "samples drawn per distribution"),
-            Param("get_prob", Bool(), False, "also return the log-probability of each draw"),
-            Param("dtype", DType(choices=("float16", "float32", "float64", "int32", "uint8")),
-                  "int32", "dtype of the sampled indices")],
+    params=list(_MULTINOMIAL_PARAMS),
     num_outputs=lambda p: 2 if p.get_prob else 1,
     forward=_multinomial_forward, infer_shape=_multinomial_shape,
     infer_type=_multinomial_type, resources=("random",),
+    gradient=_multinomial_grad, keep_inputs=True, keep_outputs=(0,),
     doc="Indices drawn from the categorical distributions on the last axis of ``data`` "
         "(probabilities); with ``get_prob`` also their log-probabilities."))
+
+
+def _backward_multinomial_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp = oc.xp
+    g, data, sample = ins
+    out = outs[0]
+    k = data.shape[-1]
+    probs = data.astype(xp.float64).reshape(-1, k)
+    rows = probs.shape[0]
+    idx = sample.reshape(rows, -1).astype(xp.int64)
+    with quiet(xp):
+        w = g.astype(xp.float64).reshape(rows, -1) / xp.take_along_axis(probs, idx, axis=1)
+    # several draws of one class add up: one bincount over the flat (row, class) slots
+    lin = (xp.arange(rows, dtype=xp.int64)[:, None] * k + idx).reshape(-1)
+    acc = xp.bincount(lin, weights=w.reshape(-1), minlength=rows * k)
+    out[...] = acc.reshape(out.shape).astype(out.dtype)
+
+
+def _backward_multinomial_shape(p: Any, shapes: list):
+    d = shapes[1]
+    return shapes, [None if d is None else tuple(d)]
+
+
+register(OpDef(
+    "_backward_sample_multinomial", inputs=("ograd", "data", "sample"),
+    params=list(_MULTINOMIAL_PARAMS),
+    forward=_backward_multinomial_forward, infer_shape=_backward_multinomial_shape,
+    infer_type=lambda p, d: (list(d), [d[1]]),
+    doc="Gradient of ``_sample_multinomial``'s log-probability output: ograd / p added at "
+        "each drawn class."))
 
 
 # ------------------------------------------------------------------ shuffle

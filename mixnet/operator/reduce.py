@@ -15,6 +15,14 @@ MXNet 1.x conventions kept here:
   usual float32 input gives float32 indices.
 * ``max``/``min`` of an empty array and ``argmax``/``argmin`` along an empty axis are
   errors; ``sum``/``nansum`` of nothing is 0, ``prod``/``nanprod`` 1, ``mean`` NaN.
+
+Gradients go through fused ``_backward_<op>(ograd, data[, output])`` kernels that take the
+forward op's own parameters, so ``axis``/``keepdims``/``exclude`` are honoured without the
+rule knowing any shape. ``max``/``min`` give the full head gradient to EVERY position equal
+to the extremum (MXNet's equality mask, ties not split); ``nansum``/``nanprod`` give 0 at
+NaN positions; ``prod`` differentiates exactly at zeros (the product of the other
+elements) where MXNet's ``out / in`` gives NaN; the L2 ``norm`` gives 0 where the norm is
+0. ``argmax``/``argmin``/``argmax_channel`` have zero gradient.
 """
 from __future__ import annotations
 
@@ -23,8 +31,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..base import MXNetError
+from .gradient import zero_grad
 from .params import Axes, Bool, DType, Int, Optional_, Param, Shape
-from .registry import OpDef, infer_one, register, shape_str
+from .registry import OpDef, get, infer_one, register, shape_str
 
 
 # --------------------------------------------------------------------------- shapes
@@ -329,3 +338,179 @@ register(OpDef(
     forward=_moments_forward, infer_shape=_moments_shape, infer_type=_moments_type,
     num_outputs=2,
     doc="Mean and biased variance of ``data`` over ``axes`` (two outputs)."))
+
+
+# --------------------------------------------------------------------------- gradients
+def _bwd_shape(p: Any, shapes: list):
+    # every reduction backward returns a gradient of the data's shape (input 1)
+    return shapes, [shapes[1]]
+
+
+def _bwd_type(p: Any, dtypes: list):
+    return dtypes, [dtypes[1] or dtypes[0]]
+
+
+def _wide(xp: Any, v: Any) -> Any:
+    """Backward kernels compute float16 (and integer) values in float32."""
+    if v.dtype == np.float16 or v.dtype.kind not in "fc":
+        return xp.asarray(v, dtype=np.float32)
+    return v
+
+
+def _head(xp: Any, g: Any, x: Any, axes: tuple) -> Any:
+    """The head gradient reshaped with the reduced axes as size-1 dims, ready to broadcast
+    against ``x``."""
+    return _wide(xp, g).reshape(_keep_shape(x.shape, axes))
+
+
+def _axes_of(p: Any, x: Any) -> tuple:
+    return reduce_axes(x.shape, p.axis, getattr(p, "exclude", False))
+
+
+def _sum_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp, (g, x) = oc.xp, ins
+    outs[0][...] = xp.broadcast_to(_head(xp, g, x, _axes_of(p, x)), x.shape)
+
+
+def _mean_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp, (g, x) = oc.xp, ins
+    axes = _axes_of(p, x)
+    count = _size([x.shape[a] for a in axes])
+    outs[0][...] = xp.broadcast_to(_head(xp, g, x, axes) / max(count, 1), x.shape)
+
+
+def _nansum_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp, (g, x) = oc.xp, ins
+    outs[0][...] = xp.where(xp.isnan(x), 0, _head(xp, g, x, _axes_of(p, x)))
+
+
+def _prod_backward_of(nan: bool) -> Callable:
+    def forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+        # d prod / d x_i = product of the other elements, computed without dividing by a
+        # zero: with no zero in the slice it is prod / x_i; with exactly one zero only that
+        # position gets the product of the nonzeros; with more, everything is 0
+        xp, (g, x) = oc.xp, ins
+        axes = _axes_of(p, x)
+        xw = _wide(xp, x)
+        if nan:
+            isnan = xp.isnan(xw)
+            xw = xp.where(isnan, 1, xw)
+        zero = xw == 0
+        nz = xp.sum(zero, axis=axes, keepdims=True)
+        rest = xp.prod(xp.where(zero, 1, xw), axis=axes, keepdims=True)
+        safe = xp.where(zero, 1, xw)
+        d = xp.where(nz == 0, rest / safe, xp.where((nz == 1) & zero, rest, 0))
+        if nan:
+            d = xp.where(isnan, 0, d)
+        xp.multiply(_head(xp, g, x, axes), d, out=outs[0], casting="unsafe")
+    return forward
+
+
+def _extremum_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp, (g, x, y) = oc.xp, ins
+    axes = _axes_of(p, x)
+    mask = x == y.reshape(_keep_shape(x.shape, axes))
+    xp.multiply(_head(xp, g, x, axes), mask, out=outs[0], casting="unsafe")
+
+
+def _linear_back_rule(fname: str) -> Callable:
+    """Gradient of the backward kernel of a reduction linear in its input (sum, mean):
+    w.r.t. the head it is the forward reduction again (second-order gradients); the data
+    input is read for its shape only and gets none."""
+    def rule(F, p, ins, outs, ograds):
+        return [F.call(fname, [ograds[0]], p), None]
+    return rule
+
+
+def _register_backward(fname: str, kernel: Callable, with_output: bool, doc: str,
+                       back_rule: Any = None) -> Callable:
+    bname = "_backward_" + fname
+    fop = get(fname)
+    register(OpDef(bname, inputs=("ograd", "data", "output") if with_output else
+                   ("ograd", "data"), params=list(fop.params), forward=kernel,
+                   infer_shape=_bwd_shape, infer_type=_bwd_type, gradient=back_rule,
+                   keep_inputs=False, keep_outputs=False, doc=doc))
+    if with_output:
+        def rule(F, p, ins, outs, ograds):
+            return [F.call(bname, [ograds[0], ins[0], outs[0]], p)]
+    else:
+        def rule(F, p, ins, outs, ograds):
+            return [F.call(bname, [ograds[0], ins[0]], p)]
+    rule.__name__ = "grad_via_" + bname
+    fop.gradient = rule
+    fop.keep_inputs = True
+    fop.keep_outputs = with_output
+    return rule
+
+
+_register_backward("sum", _sum_backward, False,
+                   "Backward of sum: the head gradient broadcast back over the reduced axes.",
+                   _linear_back_rule("sum"))
+_register_backward("mean", _mean_backward, False,
+                   "Backward of mean: the head gradient broadcast back, divided by the count.",
+                   _linear_back_rule("mean"))
+_register_backward("nansum", _nansum_backward, False,
+                   "Backward of nansum: the head gradient broadcast back, 0 at NaN inputs.")
+_register_backward("prod", _prod_backward_of(False), False,
+                   "Backward of prod: head gradient times the product of the other elements.")
+_register_backward("nanprod", _prod_backward_of(True), False,
+                   "Backward of nanprod: as prod with NaN treated as 1; 0 at NaN inputs.")
+_register_backward("max", _extremum_backward, True,
+                   "Backward of max: the head gradient at every position equal to the max.")
+_register_backward("min", _extremum_backward, True,
+                   "Backward of min: the head gradient at every position equal to the min.")
+
+
+def _norm_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    xp, (g, x, y) = oc.xp, ins
+    axes = reduce_axes(x.shape, p.axis)
+    kshape = _keep_shape(x.shape, axes)
+    xw = _wide(xp, x)
+    gk = _head(xp, g, x, axes)
+    if p.ord == 1:
+        d = xp.sign(xw)
+    else:
+        yk = _wide(xp, y).reshape(kshape)
+        d = xp.where(yk == 0, 0, xw / xp.where(yk == 0, 1, yk))
+    xp.multiply(gk, d, out=outs[0], casting="unsafe")
+
+
+def _norm_rule(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+    return [F.call("_backward_norm", [ograds[0], ins[0], outs[0]], p)]
+
+
+register(OpDef("_backward_norm", inputs=("ograd", "data", "output"),
+               params=list(get("norm").params), forward=_norm_backward,
+               infer_shape=_bwd_shape, infer_type=_bwd_type,
+               doc="Backward of norm: sign(x) (ord=1) or x / norm (ord=2, 0 where the norm "
+                   "is 0), times the head gradient, in the data dtype."))
+get("norm").gradient = _norm_rule
+get("norm").keep_inputs, get("norm").keep_outputs = True, True
+
+
+def _moments_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+    # d mean / dx = 1/N; d var / dx = 2 (x - mean) / N
+    xp, (gm, gv, x, mean) = oc.xp, ins
+    axes = reduce_axes(x.shape, p.axes)
+    kshape = _keep_shape(x.shape, axes)
+    n = max(_size([x.shape[a] for a in axes]), 1)
+    d = _wide(xp, gm).reshape(kshape) + 2 * _wide(xp, gv).reshape(kshape) * (
+        _wide(xp, x) - _wide(xp, mean).reshape(kshape))
+    xp.divide(d, n, out=outs[0], casting="unsafe")
+
+
+def _moments_rule(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+    return [F.call("_backward_moments", [ograds[0], ograds[1], ins[0], outs[0]], p)]
+
+
+register(OpDef("_backward_moments", inputs=("ograd_mean", "ograd_var", "data", "mean"),
+               params=list(get("moments").params), forward=_moments_backward,
+               infer_shape=lambda p, sh: (sh, [sh[2]]),
+               infer_type=lambda p, dt: (dt, [dt[2] or dt[0]]),
+               doc="Backward of moments: (g_mean + 2 g_var (x - mean)) / N."))
+get("moments").gradient = _moments_rule
+get("moments").keep_inputs, get("moments").keep_outputs = True, (0,)
+
+for _name in ("argmax", "argmin", "argmax_channel"):
+    get(_name).gradient = zero_grad
+    get(_name).keep_inputs = get(_name).keep_outputs = False

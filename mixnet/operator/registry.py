@@ -45,8 +45,12 @@ class OpDef:
     entries and return completed lists or raise :class:`MXNetError` saying what is
     inconsistent. ``forward(opctx, ins, outs, p)`` writes ``outs`` (preallocated arrays of
     the inferred shapes) from ``ins``. ``inplace``: ``(in_index, out_index)`` pairs whose
-    buffers may alias. ``resources``: e.g. ``("random",)``. ``gradient``: rule filled in by
-    the operator library. ``varargs``: name of the count parameter of variadic ops
+    buffers may alias. ``resources``: e.g. ``("random",)``. ``gradient``: the gradient
+    rule ``rule(F, p, ins, outs, ograds) -> input grads`` (contract in
+    :mod:`mixnet.operator.gradient`); ``None`` means the op is not differentiable and
+    backward through it is an error. ``keep_inputs``/``keep_outputs``: which forward values
+    the rule reads (``True``, ``False`` or a tuple of indices); the rest are passed to it as
+    ``None`` and may be freed before backward. ``varargs``: name of the count parameter of variadic ops
     (``num_args``). ``cost(p, in_shapes, out_shapes)``: work estimate in element
     operations (default: elements of all inputs and outputs)."""
 
@@ -57,7 +61,8 @@ class OpDef:
                  inplace: Sequence[tuple] = (), resources: Sequence[str] = (),
                  varargs: Optional[str] = None, aliases: Sequence[str] = (), doc: str = "",
                  gradient: Optional[Callable] = None, cost: Optional[Callable] = None,
-                 visible_outputs: Any = None):
+                 visible_outputs: Any = None, keep_inputs: Any = None,
+                 keep_outputs: Any = None):
         self.name = name
         self.aliases = tuple(aliases)
         self._inputs = inputs
@@ -76,6 +81,9 @@ class OpDef:
         self.varargs = varargs
         self.doc = doc
         self.gradient = gradient
+        keeps = getattr(gradient, "keeps", (True, True))
+        self.keep_inputs = keeps[0] if keep_inputs is None else keep_inputs
+        self.keep_outputs = keeps[1] if keep_outputs is None else keep_outputs
         self.cost = cost
         self.Params = collections.namedtuple("%s_params" % name.strip("_") or "params",
                                              [p.name for p in self.params])

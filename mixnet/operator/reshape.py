@@ -1,4 +1,7 @@
-"""``Reshape`` and MXNet's reshape special codes (shared with ``NDArray.reshape``)."""
+"""``Reshape`` and MXNet's reshape special codes (shared with ``NDArray.reshape``).
+
+The gradient reshapes the head gradient back with ``reshape_like`` (so the rule needs no
+shapes and also builds symbolic backward graphs)."""
 from __future__ import annotations
 
 from typing import Any
@@ -122,6 +125,10 @@ def _reshape_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     outs[0][...] = ins[0].reshape(outs[0].shape)
 
 
+def _reshape_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+    return [F.reshape_like(ograds[0], ins[0])]
+
+
 register(OpDef(
     "Reshape", aliases=("reshape",),
     params=[Param("shape", Shape(), (), "target shape with special codes 0, -1, -2, -3, -4"),
@@ -129,4 +136,5 @@ register(OpDef(
             Param("target_shape", Shape(), (), "deprecated: use shape"),
             Param("keep_highest", Bool(), False, "deprecated: keep the first dim")],
     forward=_reshape_forward, infer_shape=_reshape_shape, inplace=((0, 0),),
+    gradient=_reshape_grad, keep_inputs=(0,), keep_outputs=False,
     doc="Reshape ``data`` to ``shape`` (MXNet special codes; returns a copy for nd)."))

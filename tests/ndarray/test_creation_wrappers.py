@@ -15,6 +15,7 @@ import pytest
 
 import mixnet as mx
 from mixnet.ndarray import creation
+from mixnet.test_utils import assert_almost_equal
 
 
 # ------------------------------------------------------------------ creation functions
@@ -222,3 +223,15 @@ def test_wrappers_reject_other_types():
         mx.nd.add(mx.nd.array(A), [1, 2, 3])
     with pytest.raises(TypeError):
         mx.nd.multiply("2", mx.nd.array(A))
+
+
+def test_split_v2_sections_and_indices():
+    x = np.arange(12.0).reshape(2, 6)
+    parts = mx.nd.split_v2(mx.nd.array(x), 3, axis=1)
+    for got, want in zip(parts, np.split(x, 3, axis=1)):
+        assert_almost_equal(got, want)
+    parts = mx.nd.split_v2(mx.nd.array(x), (1, 4), axis=1)
+    for got, want in zip(parts, np.split(x, (1, 4), axis=1)):
+        assert_almost_equal(got, want)
+    with pytest.raises(mx.MXNetError, match="int or a tuple"):
+        mx.nd.split_v2(mx.nd.array(x), "2")

@@ -195,3 +195,23 @@ def test_out_must_match():
     np.testing.assert_array_equal(out.asnumpy(), np.zeros((2, 2)))
     with pytest.raises(mx.MXNetError):
         invoke(opdef, (), opdef.parse_params({"shape": (3,)}), out=out)
+
+
+# ------------------------------------------------------------------ gradients
+@pytest.mark.parametrize("name", ["_zeros", "_ones", "_full", "_arange", "_eye", "_linspace"])
+def test_creation_ops_have_an_empty_zero_gradient(name):
+    """No inputs, nothing to differentiate: the rule exists (a graph holding the op
+    backpropagates) and returns no input gradients."""
+    from mixnet.operator.gradient import zero_grad
+    opdef = registry.get(name)
+    assert opdef.gradient is zero_grad
+    assert opdef.gradient(None, None, [], [None], [None]) == []
+
+
+def test_created_constants_in_a_recorded_graph():
+    x = mx.nd.array([1.0, 2.0, 3.0])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = x * op._arange(start=0, stop=3) + op._full(shape=(3,), value=2.0)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [0.0, 1.0, 2.0])

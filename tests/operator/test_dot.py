@@ -185,3 +185,91 @@ def test_batch_dot_errors():
         mx.nd.batch_dot(m, m, transpose_b=True)
     with pytest.raises(mx.MXNetError, match=r"batch_dot.*\(2, 3, 4\) X \(2, 1, 4, 3\)"):
         mx.nd.batch_dot(a, mx.nd.array(np.zeros((2, 1, 4, 3), np.float32)))
+
+
+# ----------------------------------------------------------------------------- gradients
+from mixnet import autograd  # noqa: E402
+from mixnet.test_utils import check_op  # noqa: E402
+
+
+def test_dot_gradients_every_layout():
+    rng = np.random.default_rng(3)
+    for ls, rs, ta, tb, _ in DOT_CASES:
+        if 0 in ls + rs:
+            continue
+        a, b = rng.standard_normal(ls), rng.standard_normal(rs)
+        check_op("dot", [a, b], {"transpose_a": ta, "transpose_b": tb},
+                 reference=lambda x, y, transpose_a, transpose_b: _dot_ref(x, y, transpose_a,
+                                                                           transpose_b),
+                 rtol=1e-12, atol=1e-12)
+
+
+def test_batch_dot_gradients_every_layout():
+    rng = np.random.default_rng(4)
+    for ls, rs, ta, tb, _ in BATCH_CASES:
+        if 0 in ls + rs:
+            continue
+
+        def ref(x, y, transpose_a, transpose_b):
+            return np.matmul(np.swapaxes(x, -1, -2) if transpose_a else x,
+                             np.swapaxes(y, -1, -2) if transpose_b else y)
+        check_op("batch_dot", [rng.standard_normal(ls), rng.standard_normal(rs)],
+                 {"transpose_a": ta, "transpose_b": tb}, reference=ref, rtol=1e-12,
+                 atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_dot_gradient_dtypes(dtype):
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(-1, 1, (3, 4)).astype(dtype), rng.uniform(-1, 1, (4, 2)).astype(dtype)
+    g = rng.uniform(-1, 1, (3, 2)).astype(dtype)
+    x, y = mx.nd.array(a, dtype=dtype), mx.nd.array(b, dtype=dtype)
+    x.attach_grad()
+    y.attach_grad()
+    with autograd.record():
+        z = mx.nd.dot(x, y)
+    z.backward(mx.nd.array(g, dtype=dtype))
+    rtol = 1e-2 if dtype == np.float16 else 1e-5
+    assert x.grad.dtype == dtype and y.grad.dtype == dtype
+    np.testing.assert_allclose(x.grad.asnumpy(), g.astype(np.float64) @ b.T, rtol=rtol,
+                               atol=rtol)
+    np.testing.assert_allclose(y.grad.asnumpy(), a.T.astype(np.float64) @ g, rtol=rtol,
+                               atol=rtol)
+
+
+@pytest.mark.parametrize("name,ls,rs", [("dot", (4, 3), (5, 4)),
+                                        ("batch_dot", (2, 4, 3), (2, 5, 4))])
+def test_second_order_gradients(name, ls, rs):
+    """The backward ops are differentiable: check them like any op (all three inputs)."""
+    rng = np.random.default_rng(6)
+    p = {"transpose_a": True, "transpose_b": True}
+    a, b = rng.standard_normal(ls), rng.standard_normal(rs)
+    fwd = getattr(mx.nd, name)(mx.nd.array(a, dtype=a.dtype), mx.nd.array(b, dtype=b.dtype),
+                               **p).asnumpy()
+    g = rng.standard_normal(fwd.shape)
+
+    def ref(g_, x, y, transpose_a, transpose_b):
+        # forward is bilinear: lhs grad = d<g, f(x, y)>/dx, computed by finite structure
+        f = (lambda u, v: _dot_ref(u, v, True, True)) if name == "dot" else \
+            (lambda u, v: np.matmul(np.swapaxes(u, -1, -2), np.swapaxes(v, -1, -2)))
+        gx = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[i] = 1
+            gx[i] = np.sum(g_ * f(e, y))
+        gy = np.zeros_like(y)
+        for i in np.ndindex(y.shape):
+            e = np.zeros_like(y)
+            e[i] = 1
+            gy[i] = np.sum(g_ * f(x, e))
+        return [gx, gy]
+    check_op(getattr(mx.nd._internal, "_backward_" + name), [g, a, b], p, reference=ref,
+             rtol=1e-10, atol=1e-10)
+
+
+def test_backward_shapes_are_inferred():
+    op = mx.operator.get("_backward_dot")
+    p = op.parse_params({"transpose_a": True})
+    _, outs = op.infer_shape(p, [(3, 5), (4, 3), (4, 5)])
+    assert outs == [(4, 3), (4, 5)]
+    assert op.cost(p, [(3, 5), (4, 3), (4, 5)], outs) == 2 * 3 * 4 * 5

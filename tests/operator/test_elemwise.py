@@ -940,3 +940,247 @@ def test_out_argument_mismatch():
     with pytest.raises(mx.MXNetError):
         mx.nd.broadcast_add(x, _nd(np.zeros((2, 1), np.float32)), out=x)
     _check(x, np.array([0, 1, 2], dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- gradients
+from mixnet import autograd  # noqa: E402
+from mixnet.test_utils import check_op  # noqa: E402
+
+_RNG = np.random.default_rng(7)
+
+
+def _vec(f):
+    return np.vectorize(f, otypes=[np.float64])
+
+
+def _u(lo, hi, shape=(2, 3)):
+    return _RNG.uniform(lo, hi, shape)
+
+
+_POS, _OPEN1 = (0.5, 2.0), (-0.9, 0.9)
+# op: (NumPy reference, input range)
+UNARY_REF = {
+    "abs": (np.abs, (-2, 2)), "square": (np.square, (-2, 2)), "sqrt": (np.sqrt, _POS),
+    "rsqrt": (lambda x: 1 / np.sqrt(x), _POS), "cbrt": (np.cbrt, _POS),
+    "rcbrt": (lambda x: 1 / np.cbrt(x), _POS), "exp": (np.exp, (-2, 2)),
+    "expm1": (np.expm1, (-2, 2)), "log": (np.log, _POS), "log10": (np.log10, _POS),
+    "log2": (np.log2, _POS), "log1p": (np.log1p, _POS), "reciprocal": (lambda x: 1 / x, _POS),
+    "sin": (np.sin, (-3, 3)), "cos": (np.cos, (-3, 3)), "tan": (np.tan, (-1.2, 1.2)),
+    "arcsin": (np.arcsin, _OPEN1), "arccos": (np.arccos, _OPEN1), "arctan": (np.arctan, (-3, 3)),
+    "sinh": (np.sinh, (-2, 2)), "cosh": (np.cosh, (-2, 2)), "tanh": (np.tanh, (-2, 2)),
+    "arcsinh": (np.arcsinh, (-2, 2)), "arccosh": (np.arccosh, (1.2, 3)),
+    "arctanh": (np.arctanh, _OPEN1), "relu": (lambda x: np.maximum(x, 0), (-2, 2)),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), (-3, 3)),
+    "softsign": (lambda x: x / (1 + np.abs(x)), (-3, 3)),
+    "erf": (_vec(math.erf), (-2.5, 2.5)), "gammaln": (_vec(math.lgamma), (0.2, 6)),
+    "gamma": (_vec(math.gamma), (0.3, 4)),
+    "negative": (np.negative, (-2, 2)), "degrees": (np.degrees, (-2, 2)),
+    "radians": (np.radians, (-2, 2)), "_copy": (lambda x: x.copy(), (-2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_REF))
+def test_unary_gradients(name):
+    ref, (lo, hi) = UNARY_REF[name]
+    x = _u(lo, hi)
+    if name == "relu":
+        x[np.abs(x) < 0.05] = 0.3  # keep away from the kink
+    check_op(name, [x], reference=lambda a: ref(a), rtol=1e-10, atol=1e-12)
+
+
+def test_erfinv_forward_and_gradient():
+    y = _u(-0.99, 0.99, (3, 4))
+    got = check_op("erfinv", [y], reference=lambda a: a, grad=True,
+                   rtol=np.inf, atol=np.inf)[0]  # checked by inverting below
+    np.testing.assert_allclose(_vec(math.erf)(got), y, rtol=0, atol=1e-14)
+    edge = mx.nd.erfinv(mx.nd.array([1.0, -1.0, 1.5, 0.0])).asnumpy()
+    assert edge[0] == np.inf and edge[1] == -np.inf and np.isnan(edge[2]) and edge[3] == 0
+
+
+def test_special_functions_wide_range_float64():
+    x = np.linspace(-6, 6, 2001)
+    np.testing.assert_allclose(mx.nd.erf(_nd(x)).asnumpy(), _vec(math.erf)(x), rtol=1e-14,
+                               atol=1e-16)
+    g = np.arange(-9.7, 40.0, 0.1) + 0.0123  # avoids the poles
+    np.testing.assert_allclose(mx.nd.gammaln(_nd(g)).asnumpy(), _vec(math.lgamma)(g),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mx.nd.gamma(_nd(g)).asnumpy(), _vec(math.gamma)(g), rtol=1e-11)
+    poles = mx.nd.gamma(_nd(np.array([0.0, -1.0, -2.0]))).asnumpy()
+    assert poles[0] == np.inf and np.isnan(poles[1:]).all()
+    # float32 in, float32 out, computed wide
+    assert mx.nd.erf(_nd(x.astype(np.float32))).dtype == np.float32
+
+
+ZERO_GRAD_UNARY = ["sign", "floor", "ceil", "round", "rint", "trunc", "fix", "logical_not",
+                   "BlockGrad", "stop_gradient", "zeros_like", "ones_like"]
+
+
+def _grads(fn, arrays, head=None):
+    xs = [_nd(a) for a in arrays]
+    for x in xs:
+        x.attach_grad()
+    with autograd.record():
+        y = fn(*xs)
+    y.backward(None if head is None else _nd(head))
+    return [x.grad.asnumpy() for x in xs]
+
+
+@pytest.mark.parametrize("name", ZERO_GRAD_UNARY)
+def test_discrete_unary_ops_have_zero_gradient(name):
+    (g,) = _grads(_op(name), [_u(-2, 2)])
+    assert (g == 0).all()
+
+
+@pytest.mark.parametrize("key", ["equal", "not_equal", "greater", "greater_equal", "lesser",
+                                 "lesser_equal", "logical_and", "logical_or", "logical_xor"])
+def test_comparisons_have_zero_gradient(key):
+    a, b = _u(-1, 1), _u(-1, 1)
+    for fn in (lambda x, y: _op("broadcast_" + key)(x, y), lambda x, y: _op("_" + key)(x, y)):
+        assert all((g == 0).all() for g in _grads(fn, [a, b]))
+    assert (_grads(lambda x: _op("_%s_scalar" % key)(x, scalar=0.1), [a])[0] == 0).all()
+
+
+def test_make_loss_ignores_the_head_gradient():
+    (g,) = _grads(mx.nd.make_loss, [_u(-1, 1)], head=np.full((2, 3), 7.0))
+    np.testing.assert_array_equal(g, np.ones((2, 3)))
+
+
+BINARY_REF = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+              "power": np.power, "hypot": np.hypot, "maximum": np.maximum,
+              "minimum": np.minimum, "mod": np.mod}
+_SAME = {"add": "elemwise_add", "sub": "elemwise_sub", "mul": "elemwise_mul",
+         "div": "elemwise_div"}
+
+
+@pytest.mark.parametrize("key", sorted(BINARY_REF))
+def test_binary_gradients_same_shape_and_broadcast(key):
+    # mod: lhs in [2.3, 2.7] over rhs in [1, 1.1] keeps floor(a / b) == 2, away from jumps
+    (la, ha), (lb, hb) = ((2.3, 2.7), (1.0, 1.1)) if key == "mod" else ((0.5, 2.0), (0.5, 2.0))
+    ref = BINARY_REF[key]
+    check_op(_SAME.get(key, "_" + key), [_u(la, ha, (3, 4)), _u(lb, hb, (3, 4))],
+             reference=ref, rtol=1e-12, atol=1e-12)
+    for sa, sb in (((3, 1, 4), (1, 5, 4)), ((4, 1), (1, 3)), ((2, 3), (3,)), ((1,), (2, 2))):
+        check_op("broadcast_" + key, [_u(la, ha, sa), _u(lb, hb, sb)], reference=ref,
+                 rtol=1e-12, atol=1e-12)
+
+
+def test_maximum_minimum_ties_go_to_lhs():
+    a = np.array([[1.0, 2.0, 3.0]])
+    b = np.array([[1.0, 5.0, 0.0]])
+    for name, lhs_mask in (("_maximum", [1, 0, 1]), ("broadcast_maximum", [1, 0, 1]),
+                           ("_minimum", [1, 1, 0]), ("broadcast_minimum", [1, 1, 0])):
+        ga, gb = _grads(_op(name), [a, b])
+        np.testing.assert_array_equal(ga, [lhs_mask])
+        np.testing.assert_array_equal(gb, [[1 - m for m in lhs_mask]])
+
+
+SCALAR_REF = {
+    "_plus_scalar": lambda x, s: x + s, "_minus_scalar": lambda x, s: x - s,
+    "_rminus_scalar": lambda x, s: s - x, "_mul_scalar": lambda x, s: x * s,
+    "_div_scalar": lambda x, s: x / s, "_rdiv_scalar": lambda x, s: s / x,
+    "_power_scalar": lambda x, s: x ** s, "_rpower_scalar": lambda x, s: s ** x,
+    "_maximum_scalar": lambda x, s: np.maximum(x, s),
+    "_minimum_scalar": lambda x, s: np.minimum(x, s), "_mod_scalar": lambda x, s: np.mod(x, s),
+    "_rmod_scalar": lambda x, s: np.mod(s, x), "_hypot_scalar": lambda x, s: np.hypot(x, s),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_REF))
+def test_scalar_op_gradients(name):
+    s = 1.7
+    x = _u(0.5, 3.0, (3, 4))
+    x[np.abs(x - s) < 0.05] += 0.2  # away from max/min switch points
+    if name == "_rmod_scalar":
+        x = _u(0.6, 0.8, (3, 4))  # keep floor(s / x) constant near each point
+    if name == "_mod_scalar":
+        x = _u(0.1, 1.5, (3, 4))
+    check_op(name, [x], {"scalar": s}, reference=lambda a, scalar: SCALAR_REF[name](a, scalar),
+             rtol=1e-12, atol=1e-12)
+
+
+def test_add_n_grad_add_clip_smooth_l1_hard_sigmoid_gradients():
+    xs = [_u(-1, 1) for _ in range(3)]
+    check_op("add_n", xs, reference=lambda *a: sum(a), rtol=1e-12, atol=1e-12)
+    check_op("_grad_add", xs[:2], reference=np.add, rtol=1e-12, atol=1e-12)
+    x = np.array([[-2.0, -1.0, -0.3, 0.2, 1.0, 1.6]])
+    check_op("clip", [x], {"a_min": -1.0, "a_max": 1.0}, grad=False,
+             reference=lambda a, a_min, a_max: np.clip(a, a_min, a_max))
+    (g,) = _grads(lambda v: mx.nd.clip(v, -1.0, 1.0), [x])
+    np.testing.assert_array_equal(g, [[0, 1, 1, 1, 1, 0]])  # bounds inclusive
+    y = np.array([[-2.0, -0.4, 0.1, 0.3, 2.0]])
+    (g,) = _grads(lambda v: mx.nd.smooth_l1(v, scalar=2.0), [y])
+    np.testing.assert_allclose(g, [[-1, -1, 0.4, 1, 1]])
+    check_op("smooth_l1", [_u(-2, 2, (3, 5))], {"scalar": 1.5}, rtol=1e-12, atol=1e-12,
+             reference=lambda a, scalar: np.where(np.abs(a) < 1 / scalar ** 2,
+                                                  0.5 * (scalar * a) ** 2,
+                                                  np.abs(a) - 0.5 / scalar ** 2))
+    (g,) = _grads(lambda v: mx.nd.hard_sigmoid(v, alpha=0.25, beta=0.5),
+                  [np.array([[-3.0, -1.0, 0.0, 1.5, 3.0]])])
+    np.testing.assert_allclose(g, [[0, 0.25, 0.25, 0.25, 0]])
+
+
+@pytest.mark.parametrize("src,dst", [("float32", "float16"), ("float64", "float32"),
+                                     ("float16", "float64")])
+def test_cast_gradient_returns_input_dtype(src, dst):
+    x = _nd(np.array([[1.5, -2.0]]), dtype=src)
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.Cast(x, dtype=dst)
+    y.backward(mx.nd.array([[3.0, 4.0]], dtype=dst))
+    assert x.grad.dtype == np.dtype(src)
+    np.testing.assert_array_equal(x.grad.asnumpy(), [[3.0, 4.0]])
+
+
+def test_float16_gradients_are_computed_wide():
+    x = _u(0.5, 2.0, (4,)).astype(np.float16)
+    (g,) = _grads(mx.nd.log, [x])
+    assert g.dtype == np.float16
+    np.testing.assert_allclose(g, 1 / x.astype(np.float64), rtol=2e-3)
+    a, b = x, _u(0.5, 2.0, (1,)).astype(np.float16)
+    ga, gb = _grads(mx.nd.broadcast_div, [a, b])
+    np.testing.assert_allclose(gb, [np.sum(-a.astype(np.float64) / b[0] ** 2)], rtol=5e-3)
+
+
+def test_second_order_through_mul():
+    x = _nd(np.array([1.5, -2.0]))
+    x.attach_grad()
+    with autograd.record():
+        y = x * x * x
+        (dx,) = autograd.grad(y, [x], create_graph=True)
+    dx.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), 6 * np.array([1.5, -2.0]))
+
+
+def test_backward_op_errors_name_the_op():
+    g = _nd(np.zeros((2, 3)))
+    with pytest.raises(mx.MXNetError, match="_backward_broadcast_div"):
+        mx.nd._internal._backward_broadcast_div(g, _nd(np.zeros((2, 4))), _nd(np.zeros((1, 4))))
+
+
+@pytest.mark.parametrize("name", sorted(set(E._UNARY_DERIV)))
+def test_unary_backward_ops_are_differentiable(name):
+    """``_backward_<op>(g, v)`` checked like any op: both inputs, so second-order
+    gradients through every unary op are right."""
+    ref, (lo, hi) = UNARY_REF.get(name, (None, _OPEN1))
+    x = _u(lo, hi)
+    if name == "relu":
+        x[np.abs(x) < 0.05] = 0.3
+    v = x if E._UNARY_DERIV[name][2] == "input" else _op(name)(_nd(x)).asnumpy()
+    if name == "relu":
+        v[v == 0] = -0.5  # the mask is flat away from 0
+    g = _u(-1, 1)
+    deriv = E._UNARY_DERIV[name][0]
+    check_op("_backward_" + name, [g, v], reference=lambda a, b: a * deriv(np, b),
+             rtol=1e-9, atol=1e-12)
+
+
+def test_second_order_through_sin_and_sigmoid():
+    for fn, d2 in ((mx.nd.sin, lambda x: -np.sin(x)),
+                   (mx.nd.sigmoid, lambda x: (lambda s: s * (1 - s) * (1 - 2 * s))(
+                       1 / (1 + np.exp(-x))))):
+        x = _nd(np.array([0.3, 1.2, -0.7]))
+        x.attach_grad()
+        with autograd.record():
+            (g,) = autograd.grad(fn(x), [x], create_graph=True)
+        g.backward()
+        np.testing.assert_allclose(x.grad.asnumpy(), d2(x.asnumpy()), rtol=1e-12)

@@ -1,6 +1,9 @@
 """Indexing and ordering ops (take, pick, batch_take, one_hot, where, gather_nd,
 scatter_nd, topk, sort, argsort): forward against NumPy references and MXNet 1.9.1
-goldens, index modes, tie-breaking, shape/dtype inference and error reporting."""
+goldens, index modes, tie-breaking, shape/dtype inference and error reporting, and
+gradients: exact against J^T h of the NumPy reference (each op is linear in its data for
+fixed indices and, for topk/sort, a fixed order), check_op's directional check, zero
+gradients of the discrete ops and second-order gradients through the fused scatters."""
 from __future__ import annotations
 
 import itertools
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 import mixnet as mx
+from mixnet.test_utils import check_op
 
 INDEX_OPS = {"take", "pick", "one_hot", "where", "gather_nd", "topk", "sort", "argsort"}
 DTYPES = [np.float32, np.float64, np.int32]
@@ -366,3 +370,220 @@ def test_every_op_runs_on_ctx(ctx):
         got = getattr(mx.nd, name)(*[_nd(a, ctx) for a in ins], **params)
         assert got.context == ctx
         _same(got, want.asnumpy(), name)
+
+
+
+# ------------------------------------------------------------------------------------ gradients
+def _vjp(op, inputs, params, heads, wrt):
+    """Autograd's gradients of ``mx.nd.op.<op>(*inputs, **params)`` w.r.t. ``wrt`` for
+    head gradients ``heads`` (one per visible output; None: no head for that output)."""
+    xs = [_nd(a) for a in inputs]
+    for i in wrt:
+        xs[i].attach_grad()
+    with mx.autograd.record():
+        out = getattr(mx.nd.op, op)(*xs, **params)
+    outs = out if isinstance(out, list) else [out]
+    pairs = [(o, _nd(np.asarray(h, o.dtype))) for o, h in zip(outs, heads) if h is not None]
+    mx.autograd.backward([o for o, _ in pairs], head_grads=[h for _, h in pairs])
+    return [xs[i].grad.asnumpy() for i in wrt]
+
+
+def _linear_vjp(f, inputs, heads, wrt):
+    """J^T h of a NumPy function affine in ``inputs[wrt]``, from unit inputs."""
+    x = inputs[wrt]
+
+    def at(v):
+        args = list(inputs)
+        args[wrt] = v
+        outs = f(*args)
+        outs = outs if isinstance(outs, list) else [outs]
+        return sum(float(np.sum(np.asarray(o, np.float64) * h))
+                   for o, h in zip(outs, heads) if h is not None)
+
+    base = at(np.zeros_like(x))  # other inputs may contribute a constant
+    g = np.zeros(x.size)
+    for j in range(x.size):
+        e = np.zeros(x.size, x.dtype)
+        e[j] = 1
+        g[j] = at(e.reshape(x.shape)) - base
+    return g.reshape(x.shape)
+
+
+def _ordered(x, axis, k, ascend):
+    """f(v) = v gathered at the (fixed) top-k order of ``x``: linear in v."""
+    if axis is None:
+        _, order = _topk_ref(x.reshape(-1), 0, k, ascend)
+        return lambda v: v.reshape(-1)[order]
+    _, order = _topk_ref(x, axis, k, ascend)
+    return lambda v: np.take_along_axis(v, order, axis)
+
+
+_A = np.arange(20, dtype=np.float64).reshape(5, 4) / 3 - 2
+# repeated and out-of-range indices on purpose: repeats must add up, clip/wrap must send
+# the gradient where the forward read
+_IDX = np.array([[1, 7, 1], [-3, 1.9, 0]], dtype=np.float64)
+_GI = np.array([[0, 4, 0, -1], [1, 2, 1, 3]], dtype=np.float64)
+_S = np.array([[2.0, -1.0, 0.5, 3.0, -2.5], [0.1, 0.7, -0.3, 1.5, -1.1],
+               [4.0, 2.2, 3.3, 1.2, 0.05]])  # no ties: sorting is smooth here
+GRAD_CASES = [
+    ("take", [_A, _IDX], {"axis": 0, "mode": "clip"},
+     lambda a, i: np.take(a, _clip_or_wrap(i, 5, "clip"), 0), [0]),
+    ("take", [_A, _IDX], {"axis": 0, "mode": "wrap"},
+     lambda a, i: np.take(a, _clip_or_wrap(i, 5, "wrap"), 0), [0]),
+    ("take", [_A, _IDX], {"axis": -1, "mode": "wrap"},
+     lambda a, i: np.take(a, _clip_or_wrap(i, 4, "wrap"), 1), [0]),
+    ("take", [_A, np.array([3.0, 0.0, 3.0])], {"axis": 1, "mode": "raise"},
+     lambda a, i: a[:, [3, 0, 3]], [0]),
+    ("take", [_A.reshape(5, 2, 2), np.array([1.0, 1.0])], {"axis": 1},
+     lambda a, i: a[:, [1, 1]], [0]),
+    ("pick", [_A, np.array([0.0, 9.0, -1.0, 2.0])], {"axis": 0, "keepdims": True},
+     lambda a, i: a[_clip_or_wrap(i, 5, "clip"), np.arange(4)][None], [0]),
+    ("pick", [_A, np.array([0.0, 9.0, -1.0, 2.0, 5.0])], {"axis": -1, "mode": "wrap"},
+     lambda a, i: a[np.arange(5), _clip_or_wrap(i, 4, "wrap")], [0]),
+    ("batch_take", [_A, np.array([0.0, 3.0, 3.0, 1.0, 2.0])], {},
+     lambda a, i: a[np.arange(5), i.astype(int)], [0]),
+    ("gather_nd", [_A, _GI], {}, lambda a, i: a[i[0].astype(int), i[1].astype(int)], [0]),
+    ("gather_nd", [_A.reshape(5, 2, 2), _GI[:1]], {},
+     lambda a, i: a.reshape(5, 2, 2)[i[0].astype(int)], [0]),
+    ("scatter_nd", [_A[0], np.array([[0, 2, 1, 0], [1, 0, 1, 2]], np.float64)],
+     {"shape": (3, 3)},
+     lambda d, i: _scatter(d, i.astype(int), (3, 3)), [0]),
+    ("_backward_gather_nd", [_A[0], _GI[:, :4]], {"shape": (5, 4)},
+     lambda d, i: _scatter_add(d, i.astype(int) % np.array([[5], [4]]), (5, 4)), [0]),
+    ("where", [np.array([[1.0, 0.0, 2.0, 0.0]] * 5), _A, -_A * 2], {},
+     lambda c, x, y: np.where(c != 0, x, y), [1, 2]),
+    ("where", [np.array([0.0, 1.0, 0.0, 3.0, 0.0]), _A, _A + 1], {},
+     lambda c, x, y: np.where(c[:, None] != 0, x, y), [1, 2]),
+    ("topk", [_S], {"k": 2, "ret_typ": "value"}, _ordered(_S, -1, 2, False), [0]),
+    ("topk", [_S], {"k": 3, "axis": 0, "ret_typ": "both", "is_ascend": True},
+     lambda v: [_ordered(_S, 0, 3, True)(v), np.zeros((3, 5))], [0]),
+    ("topk", [_S], {"k": 4, "axis": None, "ret_typ": "value"},
+     _ordered(_S, None, 4, False), [0]),
+    ("sort", [_S], {"axis": 0, "is_ascend": False}, _ordered(_S, 0, 3, False), [0]),
+    ("sort", [_S], {}, _ordered(_S, -1, 5, True), [0]),
+    ("sort", [_S], {"axis": None, "is_ascend": False}, _ordered(_S, None, 15, False), [0]),
+]
+
+
+def _scatter(d, i, shape):
+    out = np.zeros(shape)
+    out[tuple(i)] = d
+    return out
+
+
+def _scatter_add(d, i, shape):
+    out = np.zeros(shape)
+    np.add.at(out, tuple(i), d)
+    return out
+
+
+def _case_id(case):
+    return "%s-%s" % (case[0], "-".join("%s=%s" % kv for kv in sorted(case[2].items())))
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[_case_id(c) for c in GRAD_CASES])
+def test_gradient_is_exact(case):
+    name, inputs, params, ref, wrt = case
+    rng = np.random.default_rng(2)
+    outs = getattr(mx.nd.op, name)(*[_nd(a) for a in inputs], **params)
+    outs = outs if isinstance(outs, list) else [outs]
+    # no head on the indices output of topk 'both': it is not differentiable
+    heads = [rng.standard_normal(o.shape) if k == 0 or name != "topk" else None
+             for k, o in enumerate(outs)]
+    got = _vjp(name, inputs, params, heads, wrt)
+    for g, i in zip(got, wrt):
+        want = _linear_vjp(ref, inputs, heads, i)
+        assert g.dtype == inputs[i].dtype
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12, err_msg="input %d" % i)
+    if name == "topk" and params["ret_typ"] == "both":
+        # the indices output would need a NumPy reference of its own; the values are
+        # covered by test_topk
+        return
+    check_op(name, inputs, params, reference=lambda *a, **k: ref(*a), grad=wrt)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_take_gradient_accumulates_in_the_input_dtype(dtype):
+    """Repeated indices add up (in float64, then cast), for low precision too."""
+    a = np.zeros((3, 2), dtype)
+    idx = np.array([2.0, 2.0, 2.0, 0.0] * 25)
+    (g,) = _vjp("take", [a, idx], {}, [np.full((100, 2), 0.1)], [0])
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g, np.array([[2.5, 2.5], [0, 0], [7.5, 7.5]]), rtol=1e-3)
+
+
+def test_index_inputs_get_zero_gradient():
+    a = _rand((4, 3)).astype(np.float64)
+    i = np.array([1.0, 3.0])
+    for name, ins, params in [("take", [a, i], {}), ("pick", [a, i[:1].repeat(4)], {}),
+                              ("batch_take", [a, np.arange(4.0) % 3], {}),
+                              ("gather_nd", [a, i.reshape(1, 2)], {}),
+                              ("where", [a, a, a], {})]:
+        out = getattr(mx.nd.op, name)(*[_nd(x) for x in ins], **params)
+        g = _vjp(name, ins, params, [np.ones(out.shape)], [1 if name != "where" else 0])[0]
+        np.testing.assert_array_equal(g, np.zeros_like(g), err_msg=name)
+
+
+@pytest.mark.parametrize("name,inputs,params", [
+    ("one_hot", [np.array([0.0, 2.0, 1.0])], {"depth": 3}),
+    ("argsort", [_S], {"axis": 0}),
+    ("topk", [_S], {"k": 2}),
+    ("topk", [_S], {"k": 2, "ret_typ": "mask"}),
+])
+def test_discrete_ops_have_zero_gradient(name, inputs, params):
+    out = getattr(mx.nd.op, name)(*[_nd(a) for a in inputs], **params)
+    (g,) = _vjp(name, inputs, params, [np.ones(out.shape)], [0])
+    np.testing.assert_array_equal(g, np.zeros_like(inputs[0]))
+
+
+def test_second_order_through_fused_scatters():
+    """With create_graph, d<J^T h, w>/dh = J w: the scatter kernels differentiate back
+    into the gathers (take, pick, batch_take, gather_nd, where)."""
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((5, 4))
+    cases = [("take", [np.array([1.0, 1.0, 4.0])], {"axis": 0}),
+             ("pick", [np.array([0.0, 3.0, 3.0, 1.0, 2.0])], {"axis": 1}),
+             ("batch_take", [np.array([0.0, 3.0, 3.0, 1.0, 2.0])], {}),
+             ("gather_nd", [_GI], {})]
+    for name, extra, params in cases:
+        x = _nd(a)
+        x.attach_grad()
+        fn = getattr(mx.nd.op, name)
+        h = _nd(rng.standard_normal(fn(x, *[_nd(e) for e in extra], **params).shape))
+        h.attach_grad()
+        w = rng.standard_normal(a.shape)
+        with mx.autograd.record():
+            y = fn(x, *[_nd(e) for e in extra], **params)
+            (gx,) = mx.autograd.grad([y], [x], head_grads=[h], create_graph=True)
+            z = (gx * _nd(w)).sum()
+        z.backward()
+        jw = fn(_nd(w), *[_nd(e) for e in extra], **params)
+        np.testing.assert_allclose(h.grad.asnumpy(), jw.asnumpy(), rtol=1e-12, err_msg=name)
+    # where: the x and y parts of the head gradient recombine by the condition
+    c = _nd(np.array([1.0, 0.0, 1.0, 0.0, 1.0]))
+    x, y = _nd(a), _nd(-a)
+    x.attach_grad()
+    y.attach_grad()
+    h = _nd(rng.standard_normal(a.shape))
+    h.attach_grad()
+    w1, w2 = rng.standard_normal(a.shape), rng.standard_normal(a.shape)
+    with mx.autograd.record():
+        out = mx.nd.where(c, x, y)
+        gx, gy = mx.autograd.grad([out], [x, y], head_grads=[h], create_graph=True)
+        z = (gx * _nd(w1) + gy * _nd(w2)).sum()
+    z.backward()
+    want = np.where(np.array([1, 0, 1, 0, 1])[:, None] != 0, w1, w2)
+    np.testing.assert_allclose(h.grad.asnumpy(), want, rtol=1e-12)
+
+
+def test_backward_gather_nd_forms_and_errors():
+    d = np.array([1.0, 2.0, 3.0])
+    i = np.array([[1, 1, 0]], np.float64)
+    got = mx.nd.op._backward_gather_nd(_nd(d), _nd(i), shape=(2,))
+    _same(got, np.array([3.0, 3.0]), "shape parameter")
+    got = mx.nd.op._backward_gather_nd(_nd(d[:, None]), _nd(i), shape=(2, 1))
+    _same(got, np.array([[3.0], [3.0]]), "shape parameter, trailing axis")
+    got = mx.nd.op._backward_gather_nd(_nd(d), _nd(i), _nd(np.zeros((3,))))
+    _same(got, np.array([3.0, 3.0, 0.0]), "like input")
+    with pytest.raises(mx.MXNetError, match="_backward_gather_nd"):
+        mx.nd.op._backward_gather_nd(_nd(d), _nd(i), shape=(2, 2)).wait_to_read()

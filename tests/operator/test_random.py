@@ -6,6 +6,9 @@ MXNet's bit streams cannot be reproduced (another generator), so the tests check
 dtypes, supports and moments of the distributions. Moment bounds are wide: means within 6
 standard errors and variances within 10% on 40,000 draws, which holds for every seed the
 suite picks (conftest seeds ``mx.random`` per test from ``MXNET_TEST_SEED``).
+
+Gradients as in MXNet: zero for every sampler's inputs, the log-probability output of
+``_sample_multinomial`` differentiable (1/p at each draw), ``_shuffle`` not differentiable.
 """
 from __future__ import annotations
 
@@ -346,3 +349,81 @@ def test_random_ops_declare_the_resource():
         names += ["_random_" + d, "_random_%s_like" % d, "_sample_" + d]
     for name in names:
         assert registry.get(name).resources == ("random",), name
+
+
+# ------------------------------------------------------------------ gradients
+def _grads(fn, inputs):
+    """Gradients of sum(fn(*inputs)) w.r.t. every input (float64 NDArrays)."""
+    xs = [mx.nd.array(a, dtype=np.float64) for a in inputs]
+    for x in xs:
+        x.attach_grad()
+    with mx.autograd.record():
+        y = fn(*xs)
+    y.backward()
+    return [x.grad.asnumpy() for x in xs]
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "gamma", "exponential", "poisson",
+                                  "negative_binomial", "generalized_negative_binomial"])
+def test_like_samplers_have_zero_gradient(name):
+    """The input only lends shape and dtype: a product x * sample(x) gets exactly the
+    sample as gradient, nothing through the sampler."""
+    x = np.full((3, 2), 0.5)
+    xs = mx.nd.array(x, dtype=np.float64)
+    xs.attach_grad()
+    with mx.autograd.record():
+        s = getattr(mx.nd.op, "_random_%s_like" % name)(xs)
+        y = s * xs
+    y.backward()
+    np.testing.assert_array_equal(xs.grad.asnumpy(), s.asnumpy())
+
+
+@pytest.mark.parametrize("name, inputs", [
+    ("_sample_uniform", [np.zeros(3), np.ones(3)]),
+    ("_sample_normal", [np.zeros(3), np.ones(3)]),
+    ("_sample_gamma", [np.ones(3), np.ones(3)]),
+    ("_sample_exponential", [np.ones(3)]),
+    ("_sample_poisson", [np.ones(3)]),
+    ("_sample_negative_binomial", [np.ones(3), np.full(3, 0.5)]),
+    ("_sample_generalized_negative_binomial", [np.ones(3), np.ones(3)]),
+])
+def test_per_element_samplers_have_zero_gradient(name, inputs):
+    """MXNet gives the distribution parameters zero gradient (no reparameterisation)."""
+    for g in _grads(lambda *xs: getattr(mx.nd.op, name)(*xs, shape=(2,)), inputs):
+        np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_shuffle_is_not_differentiable():
+    x = mx.nd.array(np.arange(6.0).reshape(3, 2))
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.shuffle(x)
+    with pytest.raises(mx.MXNetError, match="_shuffle"):
+        y.backward()
+
+
+def test_multinomial_without_get_prob_passes_no_gradient():
+    p = mx.nd.array([[0.5, 0.5]], dtype=np.float64)
+    p.attach_grad()
+    with mx.autograd.record():
+        draws = mx.nd.random.multinomial(p, shape=(3,), dtype="float32")
+    draws.backward()
+    np.testing.assert_array_equal(p.grad.asnumpy(), np.zeros((1, 2)))
+
+
+def test_sample_multinomial_log_prob_gradient():
+    """d log p_j / d p_j = 1 / p_j at every draw j, repeated draws adding up; the drawn
+    indices themselves carry no gradient."""
+    probs = np.array([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]])
+    p = mx.nd.array(probs, dtype=np.float64)
+    p.attach_grad()
+    with mx.autograd.record():
+        draws, logp = mx.nd.random.multinomial(p, shape=(6,), get_prob=True)
+    head = np.random.default_rng(5).standard_normal((2, 6))
+    logp.backward(mx.nd.array(head, dtype=np.float64))
+    idx = draws.asnumpy().astype(int)
+    want = np.zeros_like(probs)
+    for r in range(2):
+        np.add.at(want[r], idx[r], head[r] / probs[r, idx[r]])
+    np.testing.assert_allclose(p.grad.asnumpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(logp.asnumpy(), np.log(probs[np.arange(2)[:, None], idx]))

@@ -385,3 +385,121 @@ def test_moments_string_params_and_errors():
     np.testing.assert_allclose(var.asnumpy(), [[2 / 3], [2 / 3]], rtol=1e-6)
     with pytest.raises(mx.MXNetError, match=r"moments.*\(2, 3\)"):
         mx.nd.moments(mx.nd.array(x), axes=(2,))
+
+
+# ----------------------------------------------------------------------------- gradients
+from mixnet import autograd  # noqa: E402
+from mixnet.test_utils import check_op  # noqa: E402
+
+_GRNG = np.random.default_rng(11)
+_REDUCE_REFS = {"sum": np.sum, "mean": np.mean, "prod": np.prod, "nansum": np.nansum,
+                "nanprod": np.nanprod, "max": np.max, "min": np.min}
+_AXES_CASES = [{}, {"axis": 1}, {"axis": (0, 2), "keepdims": True},
+               {"axis": 1, "exclude": True}, {"axis": -1, "keepdims": True}]
+
+
+def _ref_reduce(fn):
+    def ref(x, axis=None, keepdims=False, exclude=False):
+        ax = tuple(range(x.ndim)) if axis is None else \
+            ((axis,) if isinstance(axis, int) else tuple(axis))
+        ax = tuple(a % x.ndim for a in ax)
+        if exclude:
+            ax = tuple(i for i in range(x.ndim) if i not in ax)
+        r = fn(x, axis=ax, keepdims=keepdims)
+        return np.asarray(r).reshape(np.shape(r) or (1,))
+    return ref
+
+
+@pytest.mark.parametrize("name", sorted(_REDUCE_REFS))
+def test_reduction_gradients(name):
+    # distinct magnitudes away from 0 keep max/min unique and prod well conditioned
+    x = _GRNG.permutation(np.linspace(0.5, 1.5, 24)).reshape(2, 3, 4) * \
+        _GRNG.choice([-1.0, 1.0], (2, 3, 4))
+    for params in _AXES_CASES:
+        check_op(name, [x], params, reference=_ref_reduce(_REDUCE_REFS[name]),
+                 rtol=1e-12, atol=1e-12)
+
+
+def _grad_of(fn, x, head):
+    a = mx.nd.array(x, dtype=x.dtype)
+    a.attach_grad()
+    with autograd.record():
+        y = fn(a)
+    y.backward(mx.nd.array(head, dtype=x.dtype))
+    return a.grad.asnumpy()
+
+
+def test_max_min_gradient_goes_to_every_tie():
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    g = _grad_of(lambda a: mx.nd.max(a, axis=1), x, np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(g, [[0, 1, 1], [2, 2, 0]])
+    g = _grad_of(lambda a: mx.nd.min(a, axis=0, keepdims=True), x, np.array([[5.0, 6, 7]]))
+    np.testing.assert_array_equal(g, [[5, 0, 0], [0, 6, 7]])
+
+
+def test_prod_and_nan_reductions_gradients_at_zeros_and_nans():
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 5.0]])
+    g = _grad_of(lambda a: mx.nd.prod(a, axis=1), x, np.ones(3))
+    np.testing.assert_array_equal(g, [[0, 6, 0], [0, 0, 0], [10, 5, 2]])
+    y = np.array([[2.0, np.nan, 3.0]])
+    np.testing.assert_array_equal(_grad_of(lambda a: mx.nd.nanprod(a, axis=1), y,
+                                           np.ones(1)), [[3, 0, 2]])
+    np.testing.assert_array_equal(_grad_of(lambda a: mx.nd.nansum(a), y, np.ones(1)),
+                                  [[1, 0, 1]])
+
+
+@pytest.mark.parametrize("params", [{}, {"ord": 1}, {"axis": 1, "keepdims": True},
+                                    {"ord": 1, "axis": (0, 2)}, {"axis": -1}])
+def test_norm_gradients(params):
+    x = _GRNG.uniform(0.2, 1.0, (2, 3, 4)) * _GRNG.choice([-1.0, 1.0], (2, 3, 4))
+    ordv = params.get("ord", 2)
+
+    def ref(a, ord=2, axis=None, keepdims=False):
+        ax = tuple(range(a.ndim)) if axis is None else \
+            ((axis,) if isinstance(axis, int) else tuple(axis))
+        r = np.sum(np.abs(a), axis=ax, keepdims=keepdims) if ord == 1 else \
+            np.sqrt(np.sum(a * a, axis=ax, keepdims=keepdims))
+        return np.asarray(r).reshape(np.shape(r) or (1,))
+    assert ordv in (1, 2)
+    check_op("norm", [x], params, reference=ref, rtol=1e-12, atol=1e-12)
+    g = _grad_of(lambda a: mx.nd.norm(a), np.zeros((2, 2)), np.ones(1))
+    np.testing.assert_array_equal(g, np.zeros((2, 2)))  # no NaN at a zero norm
+
+
+@pytest.mark.parametrize("params", [{}, {"axes": (1,)}, {"axes": (0, 2), "keepdims": True}])
+def test_moments_gradients(params):
+    x = _GRNG.standard_normal((2, 3, 4))
+
+    def ref(a, axes=None, keepdims=False):
+        ax = tuple(range(a.ndim)) if axes is None else tuple(axes)
+        m, v = np.mean(a, axis=ax, keepdims=keepdims), np.var(a, axis=ax, keepdims=keepdims)
+        return [np.asarray(r).reshape(np.shape(r) or (1,)) for r in (m, v)]
+    check_op("moments", [x], params, reference=ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,params", [("argmax", {"axis": 1}), ("argmin", {}),
+                                         ("argmax_channel", {})])
+def test_arg_reductions_have_zero_gradient(name, params):
+    x = _GRNG.standard_normal((3, 4))
+    g = _grad_of(lambda a: getattr(mx.nd, name)(a, **params), x,
+                 np.ones(3 if params or name == "argmax_channel" else 1))
+    np.testing.assert_array_equal(g, np.zeros((3, 4)))
+
+
+def test_sum_mean_second_order():
+    x = mx.nd.array(np.array([[1.0, 2.0], [3.0, 4.0]]), dtype=np.float64)
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.sum(x * x, axis=1)
+        (dx,) = autograd.grad(y, [x], create_graph=True)
+        z = mx.nd.mean(dx * x)
+    z.backward()
+    # dx = 2x, z = mean(2 x^2), dz/dx = 4x / 4
+    np.testing.assert_allclose(x.grad.asnumpy(), np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_float16_reduction_gradients():
+    x = _GRNG.uniform(0.5, 1.5, (3, 4)).astype(np.float16)
+    g = _grad_of(lambda a: mx.nd.mean(a, axis=0), x, np.ones(4))
+    assert g.dtype == np.float16
+    np.testing.assert_allclose(g, np.full((3, 4), 1 / 3), rtol=1e-3)

@@ -140,6 +140,6 @@ def test_namespaces_follow_mxnet_prefix_rules():
 
 def test_register_refuses_duplicates():
     with pytest.raises(mx.MXNetError, match="already registered"):
-        mx.operator.register(OpDef("exp", forward=lambda *a: None))
+        mx.operator.registry.register(OpDef("exp", forward=lambda *a: None))
     with pytest.raises(mx.MXNetError, match="unknown operator"):
         get("NoSuchOp")

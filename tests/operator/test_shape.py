@@ -1,7 +1,10 @@
 """Shape ops (transpose, swapaxes, expand_dims, squeeze, Flatten, slice family, Concat,
 stack, split, tile, repeat, reverse, broadcast_to/axis/like, reshape_like, slice assign,
-Pad, depth_to_space, space_to_depth, diag, shape_array, size_array): forward against NumPy
-references and MXNet 1.9.1 goldens, shape inference and error reporting."""
+Pad, depth_to_space, space_to_depth, diag, shape_array, size_array, _split_v2,
+cast_storage): forward against NumPy references and MXNet 1.9.1 goldens, shape inference
+and error reporting, and gradients: every shape op is linear, so its gradient is checked
+exactly against J^T h built column by column from the NumPy reference, besides
+check_op's directional check and the MXNet goldens."""
 from __future__ import annotations
 
 import itertools
@@ -10,6 +13,7 @@ import numpy as np
 import pytest
 
 import mixnet as mx
+from mixnet.test_utils import check_op
 
 SHAPE_OPS = {"transpose", "swapaxes", "expand_dims", "squeeze", "Flatten", "slice",
              "slice_axis", "concat", "stack", "split", "tile", "repeat", "flip",
@@ -675,3 +679,274 @@ def test_every_op_runs_on_ctx(ctx):
         _same(got, want, "split")
     got = mx.nd.op._slice_assign(_nd(x, ctx), _nd(x[:1], ctx), begin=(1,), end=(2,))
     _same(got, np.concatenate([x[:1], x[:1]]), "_slice_assign")
+
+
+
+# ------------------------------------------------------------------------------------ gradients
+def _vjp(op, inputs, params, heads, wrt=(0,), create_graph=False):
+    """Input gradients from mixnet.autograd of ``mx.nd.<op>(*inputs, **params)`` for the
+    head gradients ``heads`` (one per visible output)."""
+    xs = [_nd(a) for a in inputs]
+    for i in wrt:
+        xs[i].attach_grad()
+    with mx.autograd.record():
+        out = getattr(mx.nd.op, op)(*xs, **params)
+    outs = out if isinstance(out, list) else [out]
+    mx.autograd.backward(outs, head_grads=[_nd(np.asarray(h, a.dtype))
+                                           for h, a in zip(heads, outs)])
+    return [xs[i].grad.asnumpy() for i in wrt]
+
+
+def _linear_vjp(f, inputs, heads, wrt):
+    """J^T h of a NumPy function affine in ``inputs[wrt]``: f(e_j) - f(0) for each unit
+    vector e_j, dotted with the heads. Independent of any gradient code."""
+    x = inputs[wrt]
+
+    def at(v):
+        args = list(inputs)
+        args[wrt] = v
+        outs = f(*args)
+        outs = outs if isinstance(outs, list) else [outs]
+        return sum(float(np.sum(np.asarray(o, np.float64) * h)) for o, h in zip(outs, heads))
+
+    base = at(np.zeros_like(x))
+    g = np.zeros(x.size)
+    for j in range(x.size):
+        e = np.zeros(x.size, x.dtype)
+        e[j] = 1
+        g[j] = at(e.reshape(x.shape)) - base
+    return g.reshape(x.shape)
+
+
+def _pad_ref(mode, pw, value=0.0):
+    pairs = [(pw[2 * i], pw[2 * i + 1]) for i in range(len(pw) // 2)]
+    if mode == "constant":
+        return lambda x: np.pad(x, pairs, mode="constant", constant_values=value)
+    return lambda x: np.pad(x, pairs, mode=mode)
+
+
+def _slice_assign_ref(lhs, rhs):
+    out = lhs.copy()
+    out[1:3, ::2] = rhs
+    return out
+
+
+def _diag_nd_ref(x):
+    return np.diagonal(x, -1, 2, 0)
+
+
+_X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7 - 1
+# (op, inputs, params, numpy reference, differentiable inputs)
+GRAD_CASES = [
+    ("transpose", [_X], {"axes": (2, 0, 1)}, lambda x: x.transpose(2, 0, 1), [0]),
+    ("transpose", [_X], {"axes": (-1, 0, -2)}, lambda x: x.transpose(2, 0, 1), [0]),
+    ("transpose", [_X], {}, lambda x: x.T, [0]),
+    ("swapaxes", [_X], {"dim1": 0, "dim2": -1}, lambda x: x.swapaxes(0, 2), [0]),
+    ("expand_dims", [_X], {"axis": -2}, lambda x: x[:, :, None], [0]),
+    ("squeeze", [_X[:, :1, :, None]], {}, lambda x: x.reshape(2, 4), [0]),
+    ("squeeze", [_X[:1, :1, :1]], {}, lambda x: x.reshape(1), [0]),
+    ("Flatten", [_X], {}, lambda x: x.reshape(2, 12), [0]),
+    ("reshape", [_X], {"shape": (0, -1, 2)}, lambda x: x.reshape(2, 6, 2), [0]),
+    ("reshape", [_X], {"shape": (-1, 0), "reverse": True}, lambda x: x.reshape(6, 4), [0]),
+    ("reshape_like", [_X, np.zeros((4, 6))], {}, lambda x, y: x.reshape(4, 6), [0]),
+    ("slice", [_X], {"begin": (None, 2), "end": (None, 0), "step": (None, -1)},
+     lambda x: x[:, 2:0:-1], [0]),
+    ("slice", [_X], {"begin": (1, -2, 3), "end": (2, None, None)}, lambda x: x[1:2, -2:, 3:],
+     [0]),
+    ("slice_axis", [_X], {"axis": -1, "begin": 1, "end": None}, lambda x: x[..., 1:], [0]),
+    ("slice_like", [_X, np.zeros((1, 2, 9))], {"axes": (0, 1)}, lambda x, y: x[:1, :2], [0]),
+    ("slice_like", [_X, np.zeros((1, 2, 3))], {}, lambda x, y: x[:1, :2, :3], [0]),
+    ("_slice_assign", [_X[0], _X[1, 1:3, ::2] * 3], {"begin": (1, None), "end": (3, None),
+                                                      "step": (1, 2)},
+     _slice_assign_ref, [0, 1]),
+    ("_slice_assign_scalar", [_X], {"scalar": 5.0, "begin": (None, 1), "end": (None, 2)},
+     lambda x: np.concatenate([x[:, :1], np.full((2, 1, 4), 5.0), x[:, 2:]], 1), [0]),
+    ("concat", [_X, _X[:, :1] * 2, _X[:, :2] + 1], {"dim": 1},
+     lambda a, b, c: np.concatenate([a, b, c], 1), [0, 1, 2]),
+    ("concat", [_X], {"dim": -1}, lambda a: a, [0]),
+    ("stack", [_X, _X * 2], {"axis": -1}, lambda a, b: np.stack([a, b], -1), [0, 1]),
+    ("stack", [_X], {"axis": 1}, lambda a: a[:, None], [0]),
+    ("split", [_X], {"num_outputs": 2, "axis": -1}, lambda x: np.split(x, 2, -1), [0]),
+    ("split", [_X], {"num_outputs": 2, "axis": 0, "squeeze_axis": True},
+     lambda x: [x[0], x[1]], [0]),
+    ("split", [_X], {"num_outputs": 1, "axis": 1}, lambda x: x, [0]),
+    ("_split_v2", [_X], {"indices": (0, 1), "axis": 1}, lambda x: [x[:, :1], x[:, 1:]], [0]),
+    ("_split_v2", [_X], {"indices": (1, 2), "axis": -1}, lambda x: [x[..., 1:2], x[..., 2:]],
+     [0]),
+    ("_split_v2", [_X], {"indices": (), "sections": 3, "axis": 1, "squeeze_axis": True},
+     lambda x: [x[:, 0], x[:, 1], x[:, 2]], [0]),
+    ("tile", [_X[0]], {"reps": (2, 1, 2)}, lambda x: np.tile(x, (2, 1, 2)), [0]),
+    ("tile", [_X], {"reps": (2,)}, lambda x: np.tile(x, 2), [0]),
+    ("tile", [_X[0]], {"reps": ()}, lambda x: x, [0]),
+    ("repeat", [_X[0]], {"repeats": 3}, lambda x: np.repeat(x, 3), [0]),
+    ("repeat", [_X], {"repeats": 2, "axis": -2}, lambda x: np.repeat(x, 2, -2), [0]),
+    ("flip", [_X], {"axis": (0, 2)}, lambda x: x[::-1, :, ::-1], [0]),
+    ("broadcast_to", [_X[:, :1, :1]], {"shape": (0, 3, 2)},
+     lambda x: np.broadcast_to(x, (2, 3, 2)), [0]),
+    ("broadcast_axis", [_X[:1, :, :1]], {"axis": (0, 2), "size": (3, 2)},
+     lambda x: np.broadcast_to(x, (3, 3, 2)), [0]),
+    ("broadcast_like", [_X[:1, :1], np.zeros((2, 3, 4))], {},
+     lambda x, y: np.broadcast_to(x, (2, 3, 4)), [0]),
+    ("broadcast_like", [_X[:1, :1], np.zeros((5, 2))], {"lhs_axes": (0,), "rhs_axes": (1,)},
+     lambda x, y: np.broadcast_to(x, (2, 1, 4)), [0]),
+    ("pad", [_X.reshape(1, 2, 3, 4)], {"mode": "constant", "pad_width": (0, 0, 0, 0, 2, 1, 0, 3),
+                                      "constant_value": 1.5},
+     _pad_ref("constant", (0, 0, 0, 0, 2, 1, 0, 3), 1.5), [0]),
+    ("pad", [_X.reshape(1, 2, 3, 4)], {"mode": "edge", "pad_width": (0, 0, 0, 0, 3, 1, 2, 4)},
+     _pad_ref("edge", (0, 0, 0, 0, 3, 1, 2, 4)), [0]),
+    ("pad", [_X.reshape(1, 2, 3, 4)], {"mode": "reflect", "pad_width": (0, 0, 0, 0, 2, 1, 3, 2)},
+     _pad_ref("reflect", (0, 0, 0, 0, 2, 1, 3, 2)), [0]),
+    ("pad", [_X.reshape(1, 1, 2, 3, 4)], {"mode": "reflect",
+                                         "pad_width": (0, 0, 0, 0, 1, 0, 0, 2, 3, 1)},
+     _pad_ref("reflect", (0, 0, 0, 0, 1, 0, 0, 2, 3, 1)), [0]),
+    ("pad", [_X.reshape(1, 1, 2, 3, 4)], {"mode": "edge",
+                                         "pad_width": (0, 0, 0, 0, 2, 2, 1, 0, 0, 1)},
+     _pad_ref("edge", (0, 0, 0, 0, 2, 2, 1, 0, 0, 1)), [0]),
+    ("depth_to_space", [_X.reshape(1, 4, 2, 3)], {"block_size": 2},
+     lambda x: x.reshape(1, 2, 2, 1, 2, 3).transpose(0, 3, 4, 1, 5, 2).reshape(1, 1, 4, 6),
+     [0]),
+    ("space_to_depth", [_X.reshape(1, 1, 4, 6)], {"block_size": 2},
+     lambda x: x.reshape(1, 1, 2, 2, 3, 2).transpose(0, 3, 5, 1, 2, 4).reshape(1, 4, 2, 3),
+     [0]),
+    ("diag", [_X[0, 0]], {"k": -2}, lambda x: np.diag(x, -2), [0]),
+    ("diag", [_X[0]], {"k": 1}, lambda x: np.diag(x, 1), [0]),
+    ("diag", [_X[0].T], {"k": -1}, lambda x: np.diag(x, -1), [0]),
+    ("diag", [_X], {"k": -1, "axis1": 2, "axis2": 0}, _diag_nd_ref, [0]),
+    ("cast_storage", [_X], {"stype": "default"}, lambda x: x, [0]),
+]
+
+
+def _case_id(case):
+    return "%s-%s" % (case[0], "-".join("%s=%s" % kv for kv in sorted(case[2].items())))
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[_case_id(c) for c in GRAD_CASES])
+def test_gradient_is_exact_transpose_of_the_op(case):
+    """Autograd's input gradients equal J^T h computed from the NumPy reference, and
+    check_op's forward and directional-derivative checks pass."""
+    name, inputs, params, ref, wrt = case
+    rng = np.random.default_rng(1)
+    outs = ref(*inputs)
+    outs = outs if isinstance(outs, list) else [outs]
+    heads = [rng.standard_normal(np.shape(o)) for o in outs]
+    got = _vjp(name, inputs, params, heads, wrt)
+    for g, i in zip(got, wrt):
+        want = _linear_vjp(ref, inputs, heads, i)
+        assert g.dtype == inputs[i].dtype
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12, err_msg="input %d" % i)
+    check_op(name, inputs, params, reference=lambda *a, **k: ref(*a), grad=wrt)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("name,params,shape", [
+    ("tile", {"reps": (3, 2)}, (2, 3)),
+    ("repeat", {"repeats": 4}, (2, 3)),
+    ("pad", {"mode": "edge", "pad_width": (0, 0, 0, 0, 2, 2, 2, 2)}, (1, 1, 2, 2)),
+    ("broadcast_to", {"shape": (6, 3)}, (1, 3)),
+])
+def test_summing_gradients_keep_the_dtype(name, params, shape, dtype):
+    """Gradients that add copies up come back in the input's dtype (float16 summed in
+    float32)."""
+    x = np.ones(shape, dtype)
+    out = getattr(mx.nd.op, name)(_nd(x), **params)
+    (g,) = _vjp(name, [x], params, [np.ones(out.shape)])
+    assert g.dtype == dtype
+    copies = out.size // x.size
+    if name == "pad":
+        # corners of a 2x2 image padded by 2 with edge mode collect a 3x3 block each
+        np.testing.assert_array_equal(g, np.full(shape, 9, dtype))
+    else:
+        np.testing.assert_array_equal(g, np.full(shape, copies, dtype))
+
+
+def test_repeat_zero_and_tile_zero_give_zero_gradient():
+    x = np.ones((2, 3))
+    for name, params in [("repeat", {"repeats": 0}), ("tile", {"reps": (0, 2)})]:
+        out = getattr(mx.nd.op, name)(_nd(x), **params)
+        (g,) = _vjp(name, [x], params, [np.ones(out.shape)])
+        np.testing.assert_array_equal(g, np.zeros_like(x))
+
+
+@pytest.mark.parametrize("name", ["shape_array", "size_array"])
+def test_shape_queries_have_zero_gradient(name):
+    x = _rand((2, 3)).astype(np.float64)
+    (g,) = _vjp(name, [x], {}, [np.ones(2 if name == "shape_array" else 1)])
+    np.testing.assert_array_equal(g, np.zeros_like(x))
+
+
+def test_second_order_through_fused_backward_ops():
+    """The fused backward kernels are differentiable: with create_graph the gradient of
+    <J^T h, w> with respect to h is J w (checked for slice, tile, Pad, diag, repeat)."""
+    rng = np.random.default_rng(3)
+    cases = [
+        ("slice", {"begin": (1, None), "end": (None, None), "step": (None, 2)}, (3, 5)),
+        ("tile", {"reps": (2, 2)}, (2, 3)),
+        ("pad", {"mode": "reflect", "pad_width": (0, 0, 0, 0, 1, 2, 2, 1)}, (1, 1, 3, 4)),
+        ("pad", {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 0, 0, 1),
+                 "constant_value": 2.0}, (1, 1, 2, 2)),
+        ("diag", {"k": 1}, (3, 4)),
+        ("repeat", {"repeats": 2, "axis": 0}, (2, 3)),
+        ("concat", {"dim": 0}, (2, 3)),
+        ("_split_v2", {"indices": (1, 2), "axis": 0}, (3, 2)),
+    ]
+    for name, params, shape in cases:
+        x = _nd(rng.standard_normal(shape))
+        x.attach_grad()
+        fn = getattr(mx.nd.op, name)
+        out = fn(x, **params)
+        outs = out if isinstance(out, list) else [out]
+        hs = [_nd(rng.standard_normal(o.shape)) for o in outs]
+        for h in hs:
+            h.attach_grad()
+        w = rng.standard_normal(shape)
+        with mx.autograd.record():
+            out = fn(x, **params)
+            outs = out if isinstance(out, list) else [out]
+            (gx,) = mx.autograd.grad(outs, [x], head_grads=hs, create_graph=True)
+            z = (gx * _nd(w)).sum()
+        z.backward()
+        jw = fn(_nd(w), **params)
+        jws = jw if isinstance(jw, list) else [jw]
+        if name == "pad":  # J of the affine pad has no constant term
+            jws = [mx.nd.pad(_nd(w), **dict(params, constant_value=0.0))]
+        for h, j in zip(hs, jws):
+            np.testing.assert_allclose(h.grad.asnumpy(), j.asnumpy(), rtol=1e-12,
+                                       err_msg=name)
+
+
+# ------------------------------------------------------------------------------------ _split_v2
+def test_split_v2_forward_and_errors():
+    x = _rand((3, 7)).astype(np.float64)
+    parts = mx.nd.op._split_v2(_nd(x), indices=(0, 2, 5), axis=1)
+    for got, want in zip(parts, np.split(x, [2, 5], axis=1)):
+        _same(got, want, "_split_v2 indices")
+    parts = mx.nd.op._split_v2(_nd(x), indices=(), sections=3, axis=0, squeeze_axis=True)
+    for got, want in zip(parts, x):
+        _same(got, want, "_split_v2 sections squeeze")
+    # parts begin at each index: elements before the first one belong to no part
+    (got,) = [mx.nd.op._split_v2(_nd(x), indices=(4,), axis=-1)]
+    _same(got, x[:, 4:], "_split_v2 single part")
+    (g,) = _vjp("_split_v2", [x], {"indices": (4,), "axis": -1}, [np.ones((3, 3))])
+    _same(g, np.concatenate([np.zeros((3, 4)), np.ones((3, 3))], 1), "_split_v2 grad")
+    assert _infer("_split_v2", {"indices": (0, 3), "axis": 0}, [(5, 2)])[1] == [(3, 2), (2, 2)]
+    bad = [({"indices": (), "sections": 2, "axis": 1}, "equal"),
+           ({"indices": (0, 4, 2), "axis": 1}, "increasing"),
+           ({"indices": (0, 9), "axis": 1}, "within"),
+           ({"indices": (0, 2), "axis": 1, "squeeze_axis": True}, "size 1"),
+           ({"indices": ()}, "indices or sections"),
+           ({"indices": (0,), "axis": 2}, "out of range")]
+    for params, text in bad:
+        with pytest.raises(mx.base.MXNetError, match=text) as e:
+            mx.nd.op._split_v2(_nd(x), **params)
+        assert "_split_v2" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------- cast_storage
+def test_cast_storage_op_dense_path():
+    x = _rand((2, 3))
+    for stype in ("default", "csr", "row_sparse"):
+        _same(mx.nd.op.cast_storage(_nd(x), stype=stype), x, "cast_storage " + stype)
+    with pytest.raises(mx.base.MXNetError, match="cast_storage.*2-D"):
+        mx.nd.op.cast_storage(_nd(_rand((2, 2, 2))), stype="csr")
+    with pytest.raises(mx.base.MXNetError, match="cast_storage"):
+        mx.nd.op.cast_storage(_nd(x), stype="dense")

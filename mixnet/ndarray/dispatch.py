@@ -125,7 +125,7 @@ def invoke(op: OpDef, inputs: Sequence[Any], p: Any, out: Any = None,
     if op.mutate or op.aux:
         for i in op.mutate_indices(p):
             mut.append(const[i])
-    if op.resources:
+    if op.resources and op.uses_random(p):
         mut.append(rng_var(ctx))
     train = getattr(_state, "train", False)
     opctx = _opctx.get((ctx, train)) or OpCtx.get(ctx, train)

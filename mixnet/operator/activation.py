@@ -12,10 +12,15 @@ MXNet 1.9 conventions kept:
   ``0.5 x (1 + erf(x / sqrt 2))``, prelu (a learnable ``gamma`` input of shape (C,) on axis
   1, or (1,), which exists only for prelu) and rrelu: a slope drawn per element from
   U(lower_bound, upper_bound) in training, ``(lower + upper) / 2`` otherwise. rrelu has a
-  second visible output ``mask`` holding the slopes (MXNet 1.9.1 returns two outputs; in
-  inference MXNet leaves the mask uninitialised, here it holds the slope used, so the
-  gradient is the true one). NumPy has no ``erf``, so gelu uses a rational Chebyshev
-  approximation of erfc with relative error below 1.2e-7 (exact to float32 precision).
+  second visible output ``mask`` holding the training slopes (MXNet 1.9.1 returns two
+  outputs). In inference MXNet leaves the mask unwritten and its backward scales the
+  negative side by what it finds there, which the 1.9.1 fixture shows to be the output
+  values; the mask holds the output in inference for parity.
+* A second MXNet 1.9.1 gradient quirk is kept because its fixture shows it: selu's
+  negative side is ``lambda * (alpha + y)`` (y the output) rather than the derivative
+  ``y + lambda * alpha``. Apart from these two, every gradient is the true derivative.
+* NumPy has no ``erf``, so gelu uses a rational Chebyshev approximation of erfc with
+  relative error below 1.2e-7 (exact to float32 precision).
 * ``softmax``/``log_softmax``/``softmin`` along ``axis`` (-1), logits divided by
   ``temperature``; ``dtype`` sets the output (and accumulation) dtype; ``use_length`` adds
   a ``length`` input (data's shape without ``axis``) and positions at or beyond the length
@@ -314,7 +319,8 @@ def _lrelu_back_type(p: Any, dtypes: list):
 register(OpDef(
     "LeakyReLU", inputs=_lrelu_inputs, params=_LRELU_PARAMS, forward=_lrelu_forward,
     infer_shape=_lrelu_shape, infer_type=_lrelu_type, num_outputs=_lrelu_nout,
-    output_names=_lrelu_out_names, resources=("random",), gradient=_lrelu_grad,
+    output_names=_lrelu_out_names, gradient=_lrelu_grad,
+    resources=lambda p: ("random",) if p.act_type == "rrelu" else (),
     keep_inputs=True, keep_outputs=(1,),
     doc="Leaky rectifiers: leaky, elu, selu, gelu, prelu (learnable gamma) and rrelu "
         "(random slope in training, returned as a second output)."))

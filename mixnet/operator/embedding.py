@@ -5,10 +5,13 @@ MXNet 1.9 conventions kept: ``data`` holds indices as any numeric dtype (usually
 they are truncated toward zero and clipped to ``[0, input_dim - 1]`` (NaN maps to 0), so
 out-of-range indices never fail. ``weight`` has shape ``(input_dim, output_dim)``; ``dtype``
 (default float32) types an unknown weight, a known weight keeps its own dtype, and the
-output is ``data.shape + (output_dim,)`` in the weight dtype. Shape inference completes an unknown weight shape from the parameters. ``data``
-gets no gradient. ``sparse_grad=True`` asks MXNet for a row_sparse weight gradient; here
-the gradient is always dense (the same values, zero rows included), which every consumer
-of a row_sparse gradient also accepts.
+output is ``data.shape + (output_dim,)`` in the weight dtype (accepting a weight of
+another dtype keeps a Gluon block cast to float64, whose attributes still say float32,
+working).
+Shape inference completes an unknown weight shape from the parameters. ``data`` gets no
+gradient. ``sparse_grad=True`` asks MXNet for a row_sparse weight gradient; here the
+gradient is always dense (the same values, zero rows included), which every consumer of a
+row_sparse gradient also accepts.
 """
 from __future__ import annotations
 

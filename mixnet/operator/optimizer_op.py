@@ -36,7 +36,7 @@ MXNet conventions kept:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -54,8 +54,8 @@ _MAX_MULTI = 60
 
 
 # ------------------------------------------------------------------------ parameters
-def _lr(required: bool = True) -> Param:
-    return Param("lr", Float(), REQUIRED if required else 0.0, "learning rate")
+def _lr() -> Param:
+    return Param("lr", Float(), REQUIRED, "learning rate")
 
 
 _WD = Param("wd", Float(), 0.0, "weight decay (L2 penalty coefficient)")
@@ -107,10 +107,6 @@ def _store(state: Any, value: Any) -> Any:
     (rounded) value for float16 states, ``value`` itself otherwise."""
     state[...] = value
     return _wide(state) if state.dtype != value.dtype else value
-
-
-def _names_desc(names: Sequence[str], items: Sequence[Any], fmt: Callable) -> str:
-    return ", ".join("%s=%s" % (n, fmt(v)) for n, v in zip(names, items))
 
 
 def _check_float(names: Sequence[str], dtypes: Sequence[Any]) -> None:
@@ -166,8 +162,9 @@ def _shape_rule(names: Sequence[str], n_same: int, scalars: Sequence[str] = ()) 
 
 
 def _register(name: str, inputs: Sequence[str], params: list, forward: Callable,
-              mutate: Sequence[str], doc: str, n_same: int = None, out_type: str = "same",
-              scalars: Sequence[str] = (), check: Callable = None,
+              mutate: Sequence[str], doc: str, n_same: Optional[int] = None,
+              out_type: str = "same", scalars: Sequence[str] = (),
+              check: Optional[Callable] = None,
               aliases: Sequence[str] = ()) -> None:
     """Register one single-weight update op: inputs (weight first), params, kernel, the
     mutated state names; dtype rule per :func:`_type_rule` (``n_same`` defaults to all

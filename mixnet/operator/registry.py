@@ -45,7 +45,8 @@ class OpDef:
     entries and return completed lists or raise :class:`MXNetError` saying what is
     inconsistent. ``forward(opctx, ins, outs, p)`` writes ``outs`` (preallocated arrays of
     the inferred shapes) from ``ins``. ``inplace``: ``(in_index, out_index)`` pairs whose
-    buffers may alias. ``resources``: e.g. ``("random",)``. ``gradient``: the gradient
+    buffers may alias. ``resources``: e.g. ``("random",)``, or a function ``params ->
+    names`` for ops that draw only in some modes (``LeakyReLU`` rrelu, ``RNN`` with dropout). ``gradient``: the gradient
     rule ``rule(F, p, ins, outs, ograds) -> input grads`` (contract in
     :mod:`mixnet.operator.gradient`); ``None`` means the op is not differentiable and
     backward through it is an error. ``keep_inputs``/``keep_outputs``: which forward values
@@ -58,7 +59,7 @@ class OpDef:
                  forward: Optional[Callable] = None, infer_shape: Optional[Callable] = None,
                  infer_type: Optional[Callable] = None, num_outputs: Any = 1,
                  output_names: Any = None, aux: Sequence[str] = (), mutate: Sequence[str] = (),
-                 inplace: Sequence[tuple] = (), resources: Sequence[str] = (),
+                 inplace: Sequence[tuple] = (), resources: Any = (),
                  varargs: Optional[str] = None, aliases: Sequence[str] = (), doc: str = "",
                  gradient: Optional[Callable] = None, cost: Optional[Callable] = None,
                  visible_outputs: Any = None, keep_inputs: Any = None,
@@ -77,13 +78,11 @@ class OpDef:
         self.aux = tuple(aux)
         self.mutate = tuple(mutate)
         self.inplace = tuple(inplace)
-        self.resources = tuple(resources)
+        self.resources = resources if callable(resources) else tuple(resources)
         self.varargs = varargs
         self.doc = doc
         self.gradient = gradient
-        keeps = getattr(gradient, "keeps", (True, True))
-        self.keep_inputs = keeps[0] if keep_inputs is None else keep_inputs
-        self.keep_outputs = keeps[1] if keep_outputs is None else keep_outputs
+        self._keep = (keep_inputs, keep_outputs)
         self.cost = cost
         self.Params = collections.namedtuple("%s_params" % name.strip("_") or "params",
                                              [p.name for p in self.params])
@@ -100,6 +99,27 @@ class OpDef:
 
     def __repr__(self):
         return "<OpDef %s>" % self.name
+
+    # rules may be attached after registration, so what they keep is looked up lazily
+    @property
+    def keep_inputs(self) -> Any:
+        """Which inputs the gradient rule reads (declared, or what the rule declares)."""
+        k = self._keep[0]
+        return getattr(self.gradient, "keeps", (True, True))[0] if k is None else k
+
+    @keep_inputs.setter
+    def keep_inputs(self, value: Any) -> None:
+        self._keep = (value, self._keep[1])
+
+    @property
+    def keep_outputs(self) -> Any:
+        """Which outputs the gradient rule reads."""
+        k = self._keep[1]
+        return getattr(self.gradient, "keeps", (True, True))[1] if k is None else k
+
+    @keep_outputs.setter
+    def keep_outputs(self, value: Any) -> None:
+        self._keep = (self._keep[0], value)
 
     # ----------------------------------------------------------------- structure
     def input_names(self, p: Any) -> list:
@@ -127,6 +147,11 @@ class OpDef:
             return list(names if isinstance(names, (tuple, list)) else names(p))
         n = self.num_outputs(p)
         return ["output"] if n == 1 else ["output%d" % i for i in range(n)]
+
+    def uses_random(self, p: Any) -> bool:
+        """Whether an application with parameters ``p`` draws from the device generator."""
+        res = self.resources
+        return "random" in (res(p) if callable(res) else res)
 
     def mutate_indices(self, p: Any) -> list:
         """Indices of inputs the op writes in place (aux states and ``mutate`` inputs)."""

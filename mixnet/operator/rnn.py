@@ -747,7 +747,8 @@ register(OpDef(
     "RNN", inputs=_input_names, params=list(_RNN_PARAMS), forward=_rnn_forward,
     infer_shape=_rnn_shape, infer_type=_rnn_type,
     num_outputs=lambda p: _num_visible(p) + 1, visible_outputs=_num_visible,
-    output_names=_output_names, resources=("random",), gradient=_rnn_grad,
+    output_names=_output_names, gradient=_rnn_grad,
+    resources=lambda p: ("random",) if p.p > 0 else (),
     keep_inputs=lambda n: (0, 1, n - 1), keep_outputs=lambda n: (n - 1,), cost=_rnn_cost,
     doc="Fused multi-layer recurrent layer (vanilla RNN with relu/tanh, LSTM with optional "
         "projection, GRU), layout TNC: data (T, N, I), a flat parameters vector (all weights "

@@ -1,6 +1,6 @@
 """``mx.autograd``: recording scopes, variables and grad_req, backward and grad (with
 higher order), the tape's errors, ``autograd.Function``, recording through views and
-indexing, and custom Python operators (``mx.operator.CustomOp``)."""
+indexing."""
 from __future__ import annotations
 
 import threading
@@ -278,68 +278,3 @@ def test_function_errors():
         y.backward()
     with pytest.raises(mx.MXNetError, match="called only once"):
         f(x)
-
-
-# ----------------------------------------------------------------------------- Custom
-class _ScaleOp(mx.operator.CustomOp):
-    def __init__(self, scale):
-        self.scale = scale
-
-    def forward(self, is_train, req, in_data, out_data, aux):
-        self.assign(out_data[0], req[0], in_data[0] * self.scale + in_data[1])
-
-    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.assign(in_grad[0], req[0], out_grad[0] * self.scale)
-        self.assign(in_grad[1], req[1], out_grad[0])
-
-
-@mx.operator.register("_test_scale")
-class _ScaleProp(mx.operator.CustomOpProp):
-    def __init__(self, scale="1"):
-        super().__init__(need_top_grad=True)
-        self.scale = float(scale)
-
-    def list_arguments(self):
-        return ["data", "bias"]
-
-    def infer_shape(self, in_shape):
-        return in_shape, [in_shape[0]], []
-
-    def create_operator(self, ctx, shapes, dtypes):
-        return _ScaleOp(self.scale)
-
-
-def test_custom_op_forward_backward():
-    x = _var([1.0, 2.0])
-    b = _var([0.5, 0.5])
-    with ag.record():
-        y = mx.nd.Custom(x, b, op_type="_test_scale", scale=3)
-        z = y * y
-    z.backward()
-    assert_almost_equal(y, [3.5, 6.5])
-    assert_almost_equal(x.grad, 2 * y.asnumpy() * 3)
-    assert_almost_equal(b.grad, 2 * y.asnumpy())
-
-
-def test_custom_op_errors():
-    with pytest.raises(mx.MXNetError, match="op_type 'nope' is not registered"):
-        mx.nd.Custom(mx.nd.ones((2,)), op_type="nope")
-    with pytest.raises(mx.MXNetError, match="Custom expects 2 inputs"):
-        mx.nd.Custom(mx.nd.ones((2,)), op_type="_test_scale")
-    with pytest.raises(mx.MXNetError, match="CustomOpProp subclass"):
-        mx.operator.register("_test_bad")(object)
-
-
-def test_custom_op_user_error_reaches_the_caller():
-    class Boom(mx.operator.CustomOp):
-        def forward(self, is_train, req, in_data, out_data, aux):
-            raise ValueError("boom inside forward")
-
-    @mx.operator.register("_test_boom")
-    class BoomProp(mx.operator.CustomOpProp):
-        def create_operator(self, ctx, shapes, dtypes):
-            return Boom()
-
-    y = mx.nd.Custom(mx.nd.ones((2,)), op_type="_test_boom")
-    with pytest.raises(mx.MXNetError, match="Custom.*boom inside forward"):
-        y.asnumpy()

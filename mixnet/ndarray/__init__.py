@@ -2,7 +2,7 @@
 from .. import operator as _operator  # noqa: F401 - registers the ops
 from . import ndarray
 from .ndarray import NDArray, array, empty, from_numpy, waitall
-from . import random, sparse
+from . import contrib, random, sparse
 from .sparse import cast_storage
 from .creation import *  # noqa: F401,F403 - hand-written wrappers win over generated ones
 from .serialize import load, load_frombuffer, save

@@ -148,7 +148,8 @@ def _sum_like_forward(opctx: Any, ins: list, outs: list, p: Any) -> None:
 
 
 def _sum_like_grad(F: GradBuilder, p: Any, ins: list, outs: list, ograds: list) -> list:
-    return [F.broadcast_like(ograds[0], ins[0]), None]
+    # broadcast_like needs equal ranks; adding to zeros broadcasts across ranks too
+    return [F.broadcast_add(F.zeros_like(ins[0]), ograds[0]), None]
 
 
 register(OpDef(

@@ -21,11 +21,10 @@ def _spd(rng, n, batch=()):
     return m @ T(m) + n * np.eye(n)
 
 
-def _tri(rng, n, batch=(), lower=True):
-    """Well-conditioned triangular matrices; the other triangle holds garbage the ops must
-    ignore."""
-    a = rng.standard_normal(batch + (n, n)) * 0.3 + 2.0 * np.eye(n)
-    return a
+def _tri(rng, n, batch=()):
+    """Matrices whose triangles are well-conditioned triangular matrices; the triangle an op
+    does not read holds garbage it must ignore."""
+    return rng.standard_normal(batch + (n, n)) * 0.3 + 2.0 * np.eye(n)
 
 
 # ------------------------------------------------------------------ gemm / gemm2

@@ -177,25 +177,22 @@ class ThreadedEngine(Engine):
             self._pool(g.ctx).put(g)
 
     def _push_blocking(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var],
-                       mutable_vars: Sequence[Var], name: Optional[str]) -> None:
-        """Run a task on this thread once its vars are free (inside :func:`synchronous`);
-        its error stays on its vars like an asynchronous task's."""
+                       mutable_vars: Sequence[Var], name: Optional[str] = None) -> Opr:
+        """Run a task and return once it is done: on this thread when its vars are free
+        (always so for the fresh arrays of a custom op's body), else on a worker. Its
+        error stays on its vars (and on the returned record) like an asynchronous task's."""
         opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
         opr.done = threading.Event()
         if self._register(opr):
             self._execute(opr)
         else:
             opr.done.wait()
+        return opr
 
     def push_sync(self, fn: Callable[[], Any], ctx: Any, const_vars: Sequence[Var] = (),
                   mutable_vars: Sequence[Var] = (), name: Optional[str] = None) -> Any:
         const_vars, mutable_vars = _dedupe(const_vars, mutable_vars)
-        opr = Opr(fn, ctx, const_vars, mutable_vars, 0, name)
-        opr.done = threading.Event()
-        if self._register(opr):
-            self._execute(opr)
-        else:
-            opr.done.wait()
+        opr = self._push_blocking(fn, ctx, const_vars, mutable_vars, name)
         if opr.exc is not None:
             self._raise(opr.exc)
         return opr.result

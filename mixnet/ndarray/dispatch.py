@@ -208,6 +208,12 @@ def _call(op: OpDef, args: tuple, kwargs: dict) -> Any:
     kwargs.pop("name", None)
     ctx = kwargs.pop("ctx", None)
     inputs, positional, kw = _split_args(op, args, kwargs)
+    NDArray = _NDArray[0]
+    extra = sum(1 for a in positional if isinstance(a, NDArray))
+    if extra:
+        raise MXNetError("Operator %s expects at most %d input%s (%s), got %d"
+                         % (op.name, len(op.all_inputs), "" if len(op.all_inputs) == 1 else "s",
+                            ", ".join(op.all_inputs), len(inputs) + extra))
     p = op.parse_params(kw, positional)
     want = op.input_names(p)
     if len(inputs) != len(want):

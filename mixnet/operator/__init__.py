@@ -11,7 +11,8 @@ from . import params, registry
 from .registry import OpCtx, OpDef, get, list_ops
 
 # op families: importing a module registers its ops
-from . import elemwise, reshape, reduce, dot, shape, index, creation, random  # noqa: E402,F401
+from . import (elemwise, reshape, reduce, dot, shape, slicing, index, creation,  # noqa: E402,F401
+               random)
 from . import (conv, pooling, norm, activation, embedding, loss, sequence,  # noqa: E402,F401
                sampler, rnn, optimizer_op, linalg, image)
 from . import gradient  # noqa: E402,F401

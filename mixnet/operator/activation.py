@@ -149,6 +149,14 @@ def _act_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
     return [F.call("_backward_Activation", [ograds[0], outs[0]], p)]
 
 
+def _register_backward(name: str, saved: str, params: list, forward: Any, doc: str) -> None:
+    """Register the fused backward op ``name(ograd, saved)``; its result has the head
+    gradient's shape and dtype."""
+    register(OpDef(
+        name, inputs=("ograd", saved), params=params, forward=forward,
+        infer_shape=_same_shape_first, infer_type=_type_first, doc=doc))
+
+
 _ACT_PARAMS = [Param("act_type", Str(("relu", "sigmoid", "softrelu", "softsign", "tanh")),
                      doc="the activation function (required)")]
 
@@ -158,10 +166,8 @@ register(OpDef(
     inplace=((0, 0),),
     doc="Element-wise activation: relu, sigmoid, tanh, softrelu (log(1+exp(x))) or softsign "
         "(x/(1+|x|))."))
-register(OpDef(
-    "_backward_Activation", inputs=("ograd", "output"), params=_ACT_PARAMS,
-    forward=_act_backward, infer_shape=_same_shape_first, infer_type=_type_first,
-    doc="Fused Activation gradient computed from the forward output."))
+_register_backward("_backward_Activation", "output", _ACT_PARAMS, _act_backward,
+                   "Fused Activation gradient computed from the forward output.")
 
 
 # ======================================================================= LeakyReLU
@@ -523,10 +529,8 @@ register(OpDef(
     infer_shape=_sma_shape, infer_type=_one_float_type, gradient=_sma_grad,
     keep_inputs=False, keep_outputs=(0,),
     doc="Legacy softmax: over the flattened non-batch axes (instance) or axis 1 (channel)."))
-register(OpDef(
-    "_backward_SoftmaxActivation", inputs=("ograd", "output"), params=_SMA_PARAMS,
-    forward=_sma_backward, infer_shape=_same_shape_first, infer_type=_type_first,
-    doc="Fused SoftmaxActivation gradient from the forward output."))
+_register_backward("_backward_SoftmaxActivation", "output", _SMA_PARAMS, _sma_backward,
+                   "Fused SoftmaxActivation gradient from the forward output.")
 
 
 # ========================================================================= Dropout
@@ -592,7 +596,5 @@ register(OpDef(
     keep_inputs=False, keep_outputs=(1,),
     doc="Inverted dropout: zero each element with probability p and scale the rest by "
         "1/(1-p); the identity outside training unless mode='always'."))
-register(OpDef(
-    "_backward_Dropout", inputs=("ograd", "mask"), params=_DROPOUT_PARAMS,
-    forward=_dropout_backward, infer_shape=_same_shape_first, infer_type=_type_first,
-    doc="Dropout gradient: the head gradient times the saved scaled mask."))
+_register_backward("_backward_Dropout", "mask", _DROPOUT_PARAMS, _dropout_backward,
+                   "Dropout gradient: the head gradient times the saved scaled mask.")

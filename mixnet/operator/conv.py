@@ -26,6 +26,7 @@ is computed in float32 (NumPy has no half-precision BLAS); results take the data
 """
 from __future__ import annotations
 
+from math import prod as _prod
 import itertools
 from typing import Any, Optional
 
@@ -42,11 +43,6 @@ _CL_LAYOUTS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
 
 
 # ----------------------------------------------------------------------------- helpers
-def _prod(xs: Any) -> int:
-    n = 1
-    for x in xs:
-        n *= int(x)
-    return n
 
 
 def _compute_dtype(dt: Any) -> Any:
@@ -183,11 +179,58 @@ def _write(out: Any, value: Any) -> None:
     out[...] = value
 
 
-# ----------------------------------------------------------------------- FullyConnected
-def _fc_inputs(p: Any) -> list:
+def _inputs(p: Any) -> list:
+    """Inputs of the weighted layers: data, weight and (unless ``no_bias``) bias."""
     return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
 
 
+def _write_grads(outs: list, p: Any, dx: Any, dw: Any, db: Any) -> None:
+    """Store (d data, d weight[, d bias]) into a backward op's outputs."""
+    outs[0][...] = dx
+    outs[1][...] = dw
+    if not p.no_bias:
+        outs[2][...] = db
+
+
+def _backward_type(p: Any, dtypes: list):
+    """Backward ops: data and weight share a float dtype that the gradients take; the
+    output gradient only has to be a float (it is cast to the compute dtype)."""
+    _float_types("backward", ["ograd"], dtypes[:1])
+    dt = _float_types("backward", ["data", "weight"], dtypes[1:])
+    return [dtypes[0] or dt, dt, dt], [dt] * (2 if p.no_bias else 3)
+
+
+def _register_layer(name: str, params: list, forward: Any, infer_shape: Any, cost: Any,
+                    doc: str, backward: Any, backward_cost: Any, units: str) -> None:
+    """Register the weighted layer ``name`` (data, weight[, bias] of ``p.<units>``
+    elements, all one float dtype) and its fused ``_backward_<name>`` (ograd, data, weight
+    -> d data, d weight[, d bias])."""
+    bname = "_backward_" + name
+
+    def infer_type(p: Any, dtypes: list):
+        dt = _float_types(name, _inputs(p), dtypes)
+        return [dt] * len(dtypes), [dt]
+
+    def gradient(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+        return list(F.call(bname, [ograds[0], ins[0], ins[1]], p))
+
+    def backward_shape(p: Any, shapes: list):
+        _, data, weight = shapes
+        return shapes, [data, weight] + ([] if p.no_bias else [(getattr(p, units),)])
+
+    register(OpDef(
+        name, inputs=_inputs, params=list(params), forward=forward, infer_shape=infer_shape,
+        infer_type=infer_type, cost=cost, gradient=gradient, keep_inputs=(0, 1),
+        keep_outputs=False, doc=doc))
+    register(OpDef(
+        bname, inputs=("ograd", "data", "weight"), params=list(params), forward=backward,
+        infer_shape=backward_shape, infer_type=_backward_type, cost=backward_cost,
+        num_outputs=lambda p: 2 if p.no_bias else 3,
+        doc="Gradients of %s: (d data, d weight[, d bias]) from the output gradient, data "
+            "and weight." % name))
+
+
+# ----------------------------------------------------------------------- FullyConnected
 def _fc_k(p: Any, dshape: tuple) -> int:
     return _prod(dshape[1:]) if p.flatten else int(dshape[-1])
 
@@ -217,12 +260,6 @@ def _fc_shape(p: Any, shapes: list):
     return shapes, [_fc_out_shape(p, data)]
 
 
-def _fc_type(p: Any, dtypes: list):
-    names = _fc_inputs(p)
-    dt = _float_types("FullyConnected", names, dtypes)
-    return [dt] * len(dtypes), [dt]
-
-
 def _fc_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
     data, weight = ins[0], ins[1]
@@ -249,36 +286,11 @@ def _fc_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
     return 2 * _prod(out_shapes[0]) * int(in_shapes[1][1])
 
 
-def _fc_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
-    return list(F.call("_backward_FullyConnected", [ograds[0], ins[0], ins[1]], p))
-
-
 _FC_PARAMS = [
     Param("num_hidden", Int(lo=1), REQUIRED, "number of hidden units (output features)"),
     Param("no_bias", Bool(), False, "whether to leave out the bias"),
     Param("flatten", Bool(), True, "whether to flatten all non-batch axes of data first"),
 ]
-
-register(OpDef(
-    "FullyConnected", inputs=_fc_inputs, params=list(_FC_PARAMS), forward=_fc_forward,
-    infer_shape=_fc_shape, infer_type=_fc_type, cost=_fc_cost, gradient=_fc_grad,
-    keep_inputs=(0, 1), keep_outputs=False,
-    doc="Fully connected layer: y = x W^T + b; with flatten=True data is viewed as "
-        "(N, prod(other axes)), otherwise the product runs over the last axis."))
-
-
-def _bfc_shape(p: Any, shapes: list):
-    _, data, weight = shapes
-    return shapes, [data, weight] + ([] if p.no_bias else [(p.num_hidden,)])
-
-
-def _backward_type(p: Any, dtypes: list):
-    """Backward ops: data and weight share a float dtype that the gradients take; the
-    output gradient only has to be a float (it is cast to the compute dtype)."""
-    _float_types("backward", ["ograd"], dtypes[:1])
-    dt = _float_types("backward", ["data", "weight"], dtypes[1:])
-    return [dtypes[0] or dt, dt, dt], [dt] * (2 if p.no_bias else 3)
-
 
 def _bfc_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
@@ -299,12 +311,11 @@ def _bfc_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
     return 4 * _prod(in_shapes[0]) * int(in_shapes[2][1])
 
 
-register(OpDef(
-    "_backward_FullyConnected", inputs=("ograd", "data", "weight"), params=list(_FC_PARAMS),
-    forward=_bfc_forward, infer_shape=_bfc_shape, infer_type=_backward_type, cost=_bfc_cost,
-    num_outputs=lambda p: 2 if p.no_bias else 3,
-    doc="Gradients of FullyConnected: (d data, d weight[, d bias]) from the output "
-        "gradient, data and weight."))
+_register_layer(
+    "FullyConnected", _FC_PARAMS, _fc_forward, _fc_shape, _fc_cost,
+    "Fully connected layer: y = x W^T + b; with flatten=True data is viewed as "
+    "(N, prod(other axes)), otherwise the product runs over the last axis.",
+    _bfc_forward, _bfc_cost, "num_hidden")
 
 
 # --------------------------------------------------------------- convolution geometry
@@ -390,33 +401,55 @@ def _with_channels(n: int, f: int, spatial: tuple, channel_last: bool) -> tuple:
     return (n,) + tuple(spatial) + (f,) if channel_last else (n, f) + tuple(spatial)
 
 
-# ----------------------------------------------------------------------- Convolution
-def _conv_inputs(p: Any) -> list:
-    return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
-
-
-def _conv_shape(p: Any, shapes: list):
+def _filter_shape(p: Any, shapes: list, extra: tuple, geometry: Any, weight_dims: Any):
+    """Shape rule of Convolution and Deconvolution. ``extra`` are the op's additional
+    spatial parameters (see :func:`_spatial`); ``geometry(p, data)`` gives (channel_last,
+    kernel, ..., C at index 5, ..., out spatial last); ``weight_dims(p, C)`` the weight's
+    two leading (channel-first) dims."""
     shapes = list(shapes)
     if p.num_filter % p.num_group:
         raise MXNetError("num_filter=%d is not divisible by num_group=%d"
                          % (p.num_filter, p.num_group))
-    kernel = _spatial(p)[0]
-    cl = _conv_layout(p, len(kernel))
+    _conv_layout(p, len(_spatial(p, extra)[0]))
     if not p.no_bias:
         shapes[2] = _complete("bias", shapes[2], (p.num_filter,))
     data = shapes[0]
     if data is None:
         return shapes, [None]
     data = tuple(data)
-    cl, kernel, _, _, _, c, out = _conv_geometry(p, data)
-    shapes[1] = _complete("weight", shapes[1],
-                          _wshape(p.num_filter, c // p.num_group, kernel, cl))
+    geo = geometry(p, data)
+    cl, kernel, c, out = geo[0], geo[1], geo[5], geo[-1]
+    shapes[1] = _complete("weight", shapes[1], _wshape(*weight_dims(p, c), kernel, cl))
     return shapes, [_with_channels(data[0], p.num_filter, out, cl)]
 
 
-def _conv_type(p: Any, dtypes: list):
-    dt = _float_types("Convolution", _conv_inputs(p), dtypes)
-    return [dt] * len(dtypes), [dt]
+_CUDNN_TUNE = Optional_(Str(("fastest", "limited_workspace", "off")))
+
+
+def _filter_params(op: str, pad_doc: str, extra: list, workspace: int, no_bias: bool,
+                   no_bias_doc: str) -> list:
+    """The parameters of Convolution (no ``extra``) and Deconvolution, in MXNet's order."""
+    return [
+        Param("kernel", Shape(), REQUIRED, "%s kernel size: (w,), (h, w) or (d, h, w)" % op),
+        Param("stride", Shape(), (), "stride per spatial dim (default 1)"),
+        Param("dilate", Shape(), (), "dilation per spatial dim (default 1)"),
+        Param("pad", Shape(), (), pad_doc),
+    ] + list(extra) + [
+        Param("num_filter", Int(lo=1), REQUIRED, "number of output channels"),
+        Param("num_group", Int(lo=1), 1, "number of groups the channels are split into"),
+        Param("workspace", Int(lo=0), workspace, "workspace limit in MB (ignored)"),
+        Param("no_bias", Bool(), no_bias, no_bias_doc),
+        Param("cudnn_tune", _CUDNN_TUNE, None, "cuDNN algorithm choice (ignored)"),
+        Param("cudnn_off", Bool(), False, "turn off cuDNN (ignored)"),
+        Param("layout", Optional_(Str(("NCDHW", "NCHW", "NCW", "NDHWC", "NHWC"))), None,
+              "data layout (default NCW/NCHW/NCDHW by kernel rank)"),
+    ]
+
+
+# ----------------------------------------------------------------------- Convolution
+def _conv_shape(p: Any, shapes: list):
+    return _filter_shape(p, shapes, (), _conv_geometry,
+                         lambda p, c: (p.num_filter, c // p.num_group))
 
 
 def _conv_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
@@ -467,65 +500,33 @@ def _conv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any) -> tup
     return dx, dw, db
 
 
-def _conv_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
-    return list(F.call("_backward_Convolution", [ograds[0], ins[0], ins[1]], p))
-
-
-_CUDNN_TUNE = Optional_(Str(("fastest", "limited_workspace", "off")))
-
-_CONV_PARAMS = [
-    Param("kernel", Shape(), REQUIRED, "convolution kernel size: (w,), (h, w) or (d, h, w)"),
-    Param("stride", Shape(), (), "stride per spatial dim (default 1)"),
-    Param("dilate", Shape(), (), "dilation per spatial dim (default 1)"),
-    Param("pad", Shape(), (), "zero padding on both sides per spatial dim (default 0)"),
-    Param("num_filter", Int(lo=1), REQUIRED, "number of output channels"),
-    Param("num_group", Int(lo=1), 1, "number of groups the channels are split into"),
-    Param("workspace", Int(lo=0), 1024, "workspace limit in MB (ignored)"),
-    Param("no_bias", Bool(), False, "whether to leave out the bias"),
-    Param("cudnn_tune", _CUDNN_TUNE, None, "cuDNN algorithm choice (ignored)"),
-    Param("cudnn_off", Bool(), False, "turn off cuDNN (ignored)"),
-    Param("layout", Optional_(Str(("NCDHW", "NCHW", "NCW", "NDHWC", "NHWC"))), None,
-          "data layout (default NCW/NCHW/NCDHW by kernel rank)"),
-]
-
-register(OpDef(
-    "Convolution", inputs=_conv_inputs, params=list(_CONV_PARAMS), forward=_conv_forward,
-    infer_shape=_conv_shape, infer_type=_conv_type, cost=_conv_cost, gradient=_conv_grad,
-    keep_inputs=(0, 1), keep_outputs=False,
-    doc="1-D/2-D/3-D convolution (cross-correlation) with stride, dilation, padding and "
-        "groups; weight (num_filter, C/num_group, *kernel), bias (num_filter,)."))
-
-
-def _bconv_shape(p: Any, shapes: list):
-    _, data, weight = shapes
-    return shapes, [data, weight] + ([] if p.no_bias else [(p.num_filter,)])
-
+_CONV_PARAMS = _filter_params(
+    "convolution", "zero padding on both sides per spatial dim (default 0)", [],
+    1024, False, "whether to leave out the bias")
 
 def _bconv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    dx, dw, db = _conv_backward_core(oc.xp, ins[0], ins[1], ins[2], p)
-    outs[0][...] = dx
-    outs[1][...] = dw
-    if not p.no_bias:
-        outs[2][...] = db
+    _write_grads(outs, p, *_conv_backward_core(oc.xp, ins[0], ins[1], ins[2], p))
 
 
 def _bconv_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
     return 4 * _prod(in_shapes[0]) * _prod(in_shapes[2][1:])
 
 
-register(OpDef(
-    "_backward_Convolution", inputs=("ograd", "data", "weight"), params=list(_CONV_PARAMS),
-    forward=_bconv_forward, infer_shape=_bconv_shape, infer_type=_backward_type,
-    cost=_bconv_cost, num_outputs=lambda p: 2 if p.no_bias else 3,
-    doc="Gradients of Convolution: (d data, d weight[, d bias]) from the output gradient, "
-        "data and weight."))
+_register_layer(
+    "Convolution", _CONV_PARAMS, _conv_forward, _conv_shape, _conv_cost,
+    "1-D/2-D/3-D convolution (cross-correlation) with stride, dilation, padding and "
+    "groups; weight (num_filter, C/num_group, *kernel), bias (num_filter,).",
+    _bconv_forward, _bconv_cost, "num_filter")
 
 
 # --------------------------------------------------------------------- Deconvolution
+_DECONV_EXTRA = (("adj", 0), ("target_shape", 0))
+
+
 def _deconv_geometry(p: Any, dshape: tuple):
     """(channel_last, kernel, stride, dilate, pad, C, in spatial, out spatial) of a
     Deconvolution; ``pad`` is the effective one (derived when target_shape is set)."""
-    kernel, stride, dilate, pad, adj, target = _spatial(p, (("adj", 0), ("target_shape", 0)))
+    kernel, stride, dilate, pad, adj, target = _spatial(p, _DECONV_EXTRA)
     nsp = len(kernel)
     cl = _conv_layout(p, nsp)
     c = _check_data(p, dshape, nsp, cl)
@@ -557,27 +558,8 @@ def _deconv_geometry(p: Any, dshape: tuple):
 
 
 def _deconv_shape(p: Any, shapes: list):
-    shapes = list(shapes)
-    if p.num_filter % p.num_group:
-        raise MXNetError("num_filter=%d is not divisible by num_group=%d"
-                         % (p.num_filter, p.num_group))
-    kernel = _spatial(p, (("adj", 0), ("target_shape", 0)))[0]
-    _conv_layout(p, len(kernel))
-    if not p.no_bias:
-        shapes[2] = _complete("bias", shapes[2], (p.num_filter,))
-    data = shapes[0]
-    if data is None:
-        return shapes, [None]
-    data = tuple(data)
-    cl, kernel, _, _, _, c, _, out = _deconv_geometry(p, data)
-    shapes[1] = _complete("weight", shapes[1],
-                          _wshape(c, p.num_filter // p.num_group, kernel, cl))
-    return shapes, [_with_channels(data[0], p.num_filter, out, cl)]
-
-
-def _deconv_type(p: Any, dtypes: list):
-    dt = _float_types("Deconvolution", _conv_inputs(p), dtypes)
-    return [dt] * len(dtypes), [dt]
+    return _filter_shape(p, shapes, _DECONV_EXTRA, _deconv_geometry,
+                         lambda p, c: (c, p.num_filter // p.num_group))
 
 
 def _deconv_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
@@ -629,48 +611,20 @@ def _deconv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     outs[0][...] = _from_cn(y, cl)
 
 
-def _deconv_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
-    return list(F.call("_backward_Deconvolution", [ograds[0], ins[0], ins[1]], p))
-
-
-_DECONV_PARAMS = [
-    Param("kernel", Shape(), REQUIRED, "deconvolution kernel size: (w,), (h, w) or (d, h, w)"),
-    Param("stride", Shape(), (), "stride per spatial dim (default 1)"),
-    Param("dilate", Shape(), (), "dilation per spatial dim (default 1)"),
-    Param("pad", Shape(), (), "padding removed from both sides of the output (default 0)"),
-    Param("adj", Shape(), (), "extra size added at the end of the output (default 0)"),
-    Param("target_shape", Shape(), (), "output spatial shape; derives pad and adj when set"),
-    Param("num_filter", Int(lo=1), REQUIRED, "number of output channels"),
-    Param("num_group", Int(lo=1), 1, "number of groups the channels are split into"),
-    Param("workspace", Int(lo=0), 512, "workspace limit in MB (ignored)"),
-    Param("no_bias", Bool(), True, "whether to leave out the bias (default True)"),
-    Param("cudnn_tune", _CUDNN_TUNE, None, "cuDNN algorithm choice (ignored)"),
-    Param("cudnn_off", Bool(), False, "turn off cuDNN (ignored)"),
-    Param("layout", Optional_(Str(("NCDHW", "NCHW", "NCW", "NDHWC", "NHWC"))), None,
-          "data layout (default NCW/NCHW/NCDHW by kernel rank)"),
-]
-
-register(OpDef(
-    "Deconvolution", inputs=_conv_inputs, params=list(_DECONV_PARAMS),
-    forward=_deconv_forward, infer_shape=_deconv_shape, infer_type=_deconv_type,
-    cost=_deconv_cost, gradient=_deconv_grad, keep_inputs=(0, 1), keep_outputs=False,
-    doc="Transposed convolution (the gradient of Convolution with respect to its data); "
-        "weight (C, num_filter/num_group, *kernel); no_bias defaults to True."))
-
+_DECONV_PARAMS = _filter_params(
+    "deconvolution", "padding removed from both sides of the output (default 0)", [
+        Param("adj", Shape(), (), "extra size added at the end of the output (default 0)"),
+        Param("target_shape", Shape(), (),
+              "output spatial shape; derives pad and adj when set"),
+    ], 512, True, "whether to leave out the bias (default True)")
 
 def _bdeconv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    dx, dw, db = _deconv_backward_core(oc.xp, ins[0], ins[1], ins[2], p, p.num_group,
-                                       p.num_filter)
-    outs[0][...] = dx
-    outs[1][...] = dw
-    if not p.no_bias:
-        outs[2][...] = db
+    _write_grads(outs, p, *_deconv_backward_core(oc.xp, ins[0], ins[1], ins[2], p,
+                                                 p.num_group, p.num_filter))
 
 
-register(OpDef(
-    "_backward_Deconvolution", inputs=("ograd", "data", "weight"),
-    params=list(_DECONV_PARAMS), forward=_bdeconv_forward, infer_shape=_bconv_shape,
-    infer_type=_backward_type, cost=lambda p, i, o: 2 * _deconv_cost(p, i[1:], o),
-    num_outputs=lambda p: 2 if p.no_bias else 3,
-    doc="Gradients of Deconvolution: (d data, d weight[, d bias]) from the output "
-        "gradient, data and weight."))
+_register_layer(
+    "Deconvolution", _DECONV_PARAMS, _deconv_forward, _deconv_shape, _deconv_cost,
+    "Transposed convolution (the gradient of Convolution with respect to its data); "
+    "weight (C, num_filter/num_group, *kernel); no_bias defaults to True.",
+    _bdeconv_forward, lambda p, i, o: 2 * _deconv_cost(p, i[1:], o), "num_filter")

@@ -20,6 +20,7 @@ bilinear), so ``autograd.grad(create_graph=True)`` gives second-order gradients.
 """
 from __future__ import annotations
 
+from math import prod as _size
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,6 @@ from .params import Bool, Optional_, Param, Str
 from .registry import OpDef, get, register, shape_str
 
 
-def _size(shape: Any) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _dot_split(lshape: tuple, rshape: tuple, ta: bool, tb: bool):

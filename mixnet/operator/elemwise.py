@@ -464,18 +464,26 @@ def gamma(xp: Any, x: Any) -> Any:
     return xp.where(x == 0, xp.copysign(np.inf, x), r)
 
 
-def digamma(xp: Any, x: Any) -> Any:
-    """``psi(x) = d/dx log Gamma(x)`` in float64: reflection below 0.5, the recurrence
-    ``psi(x) = psi(x+1) - 1/x`` up to 10 (ten fixed masked steps), then the asymptotic
-    series; poles give NaN or inf."""
+def _reflect_and_recur(xp: Any, x: Any, term: Any) -> tuple:
+    """The shared start of the polygamma series: ``x`` in float64, the mask of ``x < 0.5``
+    (to be reflected), ``z`` (``1 - x`` there, else ``x``) raised past 10 in ten fixed
+    masked unit steps, and the sum of ``term(z)`` over the steps taken."""
     x = _f64(xp, x)
     refl = x < 0.5
     z = xp.where(refl, 1.0 - x, x)
     acc = xp.zeros(z.shape)
     for _ in range(10):
         low = z < 10.0
-        acc = acc - xp.where(low, 1.0 / z, 0.0)
+        acc = acc + xp.where(low, term(z), 0.0)
         z = xp.where(low, z + 1.0, z)
+    return x, refl, z, acc
+
+
+def digamma(xp: Any, x: Any) -> Any:
+    """``psi(x) = d/dx log Gamma(x)`` in float64: reflection below 0.5, the recurrence
+    ``psi(x) = psi(x+1) - 1/x`` up to 10 (ten fixed masked steps), then the asymptotic
+    series; poles give NaN or inf."""
+    x, refl, z, acc = _reflect_and_recur(xp, x, lambda z: -1.0 / z)
     inv2 = 1.0 / (z * z)
     psi = xp.log(z) - 0.5 / z - inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (
         1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))) + acc
@@ -487,14 +495,7 @@ def trigamma(xp: Any, x: Any) -> Any:
     """``psi'(x)`` in float64: reflection ``psi'(1-x) + psi'(x) = pi^2 / sin^2(pi x)`` below
     0.5, the recurrence ``psi'(x) = psi'(x+1) + 1/x^2`` up to 10, then the asymptotic
     series."""
-    x = _f64(xp, x)
-    refl = x < 0.5
-    z = xp.where(refl, 1.0 - x, x)
-    acc = xp.zeros(z.shape)
-    for _ in range(10):
-        low = z < 10.0
-        acc = acc + xp.where(low, 1.0 / (z * z), 0.0)
-        z = xp.where(low, z + 1.0, z)
+    x, refl, z, acc = _reflect_and_recur(xp, x, lambda z: 1.0 / (z * z))
     inv = 1.0 / z
     inv2 = inv * inv
     t = inv + 0.5 * inv2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (

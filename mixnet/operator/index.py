@@ -16,6 +16,7 @@ keeping a hidden index output.
 """
 from __future__ import annotations
 
+from math import prod as _prod
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,6 @@ def _as_index(xp: Any, a: Any) -> Any:
     return a.astype(xp.int64, copy=False)
 
 
-def _prod(dims: Any) -> int:
-    n = 1
-    for d in dims:
-        n *= int(d)
-    return n
 
 
 def _first_type(p: Any, dtypes: list):
@@ -426,17 +422,25 @@ register(OpDef(
         "indices[1, i...], ...]."))
 
 
+def _scattered_data_check(d: tuple, ind: tuple, out: tuple, name: str,
+                          prefix: str = "") -> None:
+    """Check that ``data`` of shape ``d`` fits writing into ``out`` at index rows ``ind``
+    (the shape ``gather_nd`` would give); ``prefix`` leads the error message."""
+    m = _nd_index_check(ind, out, name)
+    want = ind[1:] + out[m:]
+    if d != want:
+        raise MXNetError("%sdata %s must have shape %s for indices %s and output %s"
+                         % (prefix, shape_str(d), shape_str(want), shape_str(ind),
+                            shape_str(out)))
+
+
 def _scatter_nd_shape(p: Any, shapes: list):
     d, ind = shapes
     out = tuple(p.shape)
     if d is None or ind is None:
         return shapes, [out]
     d, ind = tuple(d), tuple(ind)
-    m = _nd_index_check(ind, out, "scatter_nd")
-    want = ind[1:] + out[m:]
-    if d != want:
-        raise MXNetError("scatter_nd: data %s must have shape %s for indices %s and output %s"
-                         % (shape_str(d), shape_str(want), shape_str(ind), shape_str(out)))
+    _scattered_data_check(d, ind, out, "scatter_nd", "scatter_nd: ")
     return [d, ind], [out]
 
 
@@ -474,12 +478,7 @@ def _bgnd_shape(p: Any, shapes: list):
     out = _bgnd_target(p, shapes)
     if out is None or d is None or ind is None:
         return shapes, [out]
-    d, ind = tuple(d), tuple(ind)
-    m = _nd_index_check(ind, out, "_backward_gather_nd")
-    want = ind[1:] + out[m:]
-    if d != want:
-        raise MXNetError("data %s must have shape %s for indices %s and output %s"
-                         % (shape_str(d), shape_str(want), shape_str(ind), shape_str(out)))
+    _scattered_data_check(tuple(d), tuple(ind), out, "_backward_gather_nd")
     return shapes, [out]
 
 

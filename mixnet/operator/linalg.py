@@ -37,6 +37,7 @@ same ops (so they are differentiable again); the others use one fused
 """
 from __future__ import annotations
 
+from math import prod as _size
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -56,11 +57,6 @@ def _T(x: Any) -> Any:
     return x.swapaxes(-1, -2)
 
 
-def _size(shape: Sequence[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
 
 
 def _la_type(n_out: int = 1) -> Callable:
@@ -519,11 +515,8 @@ register(OpDef(
 
 # ------------------------------------------------------------------------ diagonals
 def _reduce_square_shape(p: Any, shapes: list):
-    (s,) = shapes
-    if s is None:
-        return shapes, [None]
-    _matrices(s, "A", square=True)
-    return shapes, [_per_matrix_shape(s)]
+    shapes, (s,) = _square_shape(p, shapes)
+    return shapes, [None if s is None else _per_matrix_shape(s)]
 
 
 def _sumlogdiag_forward(oc: Any, ins: list, outs: list, p: Any) -> None:

@@ -35,6 +35,7 @@ MXNet 1.9 conventions kept here:
 """
 from __future__ import annotations
 
+from math import prod as _size
 from typing import Any
 
 import numpy as np
@@ -46,11 +47,6 @@ from .registry import OpDef, register, shape_str, unify
 _NORMALIZATION = ("batch", "null", "valid")
 
 
-def _size(shape: Any) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
 
 
 def _work_dtype(dt: Any) -> Any:

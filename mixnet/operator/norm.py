@@ -93,44 +93,135 @@ def _bshape(ndim: int, axis: int, size: int) -> tuple:
     return tuple(s)
 
 
+def _identity(a: Any) -> Any:
+    """The normalisation view of ops that normalise the data in its own layout."""
+    return a
+
+
 def _moments(xp: Any, x: Any, axes: tuple) -> tuple:
-    """Mean and biased variance over ``axes`` (keepdims), two-pass for accuracy."""
+    """Mean, deviation ``x - mean`` and biased variance over ``axes`` (keepdims), two-pass
+    for accuracy."""
     mean = xp.mean(x, axis=axes, keepdims=True)
     d = x - mean
-    var = xp.mean(d * d, axis=axes, keepdims=True)
-    return mean, var
+    return mean, d, xp.mean(xp.square(d), axis=axes, keepdims=True)
 
 
-def _normalize_affine(xp: Any, xc: Any, axes: tuple, eps: float, gamma: Any, beta: Any,
-                      out: Any) -> tuple:
-    """``out = (xc - mean) / std * gamma + beta`` with mean and ``std = sqrt(var + eps)``
-    over ``axes`` (returned, keepdims). In-place steps on one scratch array: every large
-    temporary costs an allocation and a pass over memory."""
-    mean = xp.mean(xc, axis=axes, keepdims=True)
-    d = xc - mean
-    var = xp.mean(xp.square(d), axis=axes, keepdims=True)
-    std = xp.sqrt(var + xc.dtype.type(eps))
+def _affine_forward(xp: Any, ins: list, outs: list, eps: float, gax: int, red: tuple,
+                    view: Any = _identity) -> None:
+    """Shared forward of LayerNorm, InstanceNorm and GroupNorm: ``out = (x - mean) / std *
+    gamma + beta`` with mean and ``std = sqrt(var + eps)`` (biased variance) over the axes
+    ``red`` of ``view(x)`` (the layout normalised: GroupNorm's grouped view, else ``x``
+    itself), gamma/beta broadcast along axis ``gax`` of that view. Writes the output and the
+    mean/std outputs. In-place steps on one scratch array: every large temporary costs an
+    allocation and a pass over memory."""
+    x, gamma, beta = ins
+    out, mean_o, std_o = outs
+    cdt = _cdt(x.dtype)
+    xv = view(x.astype(cdt, copy=False))
+    bs = _bshape(xv.ndim, gax, xv.shape[gax])
+    mean, d, var = _moments(xp, xv, red)
+    std = xp.sqrt(var + cdt.type(eps))
     d *= 1.0 / std
-    d *= gamma
-    d += beta
-    out[...] = d
-    return mean, std
+    d *= gamma.astype(cdt, copy=False).reshape(bs)
+    d += beta.astype(cdt, copy=False).reshape(bs)
+    out[...] = d.reshape(out.shape)
+    mean_o[...] = mean.reshape(mean_o.shape)
+    std_o[...] = std.reshape(std_o.shape)
 
 
-def _norm_backward(xp: Any, dxhat: Any, xhat: Any, inv: Any, axes: tuple) -> Any:
-    """Gradient through ``xhat = (x - mean(x)) * inv`` with ``inv = 1/sqrt(var(x) + eps)``,
-    both statistics over ``axes``: ``inv * (dxhat - mean(dxhat) - xhat * mean(dxhat*xhat))``.
-    ``dxhat`` is scratch: the result is built in it."""
-    m1 = xp.mean(dxhat, axis=axes, keepdims=True)
-    m2 = xp.mean(dxhat * xhat, axis=axes, keepdims=True)
-    dxhat -= m1
-    dxhat -= xhat * m2
-    dxhat *= inv
-    return dxhat
+def _affine_backward(xp: Any, ins: list, outs: list, gax: int, red: tuple, view: Any = _identity,
+                     saved_inv: bool = False, fix_gamma: bool = False,
+                     batch_stats: bool = True) -> None:
+    """Shared fused gradient (data, gamma, beta) of ``y = (x - mean) * inv * gamma + beta``.
+
+    ``ins`` is (ograd, data, gamma, mean, std), or (..., mean, inv) with ``saved_inv``, the
+    statistics as forward saved them; ``view``, ``gax`` and ``red`` are as in
+    :func:`_affine_forward`. dgamma/dbeta sum over every axis of the view but ``gax`` (dgamma
+    is 0 with ``fix_gamma``, where gamma counts as 1). With ``batch_stats`` the statistics
+    are those of x over ``red`` and dx differentiates through them,
+    ``inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))`` with ``dxhat = g * gamma``;
+    otherwise they are constants and ``dx = g * gamma * inv``."""
+    g, x, gamma, mean, saved = ins
+    dx, dgamma, dbeta = outs
+    cdt = _cdt(x.dtype)
+    gv = view(g.astype(cdt, copy=False))
+    xv = view(x.astype(cdt, copy=False))
+    bs = _bshape(xv.ndim, gax, xv.shape[gax])
+    st = tuple(1 if i in red else s for i, s in enumerate(xv.shape))
+    pc = tuple(i for i in range(xv.ndim) if i != gax)
+    saved = saved.astype(cdt, copy=False).reshape(st)
+    inv = saved if saved_inv else 1.0 / saved
+    xhat = xv - mean.astype(cdt, copy=False).reshape(st)
+    xhat *= inv
+    sum_g = xp.sum(gv, axis=pc)
+    sum_gx = xp.sum(gv * xhat, axis=pc)
+    gam = 1.0 if fix_gamma else gamma.astype(cdt, copy=False).reshape(bs)
+    if not batch_stats:
+        grad = gv * (gam * inv)
+    elif red == pc:
+        # statistics over the very axes dgamma/dbeta sum over (BatchNorm): reuse those sums
+        # for mean(dxhat) and mean(dxhat * xhat) instead of two more passes
+        m = max(xv.size // max(xv.shape[gax], 1), 1)
+        grad = (gv - (sum_g / m).reshape(bs) - xhat * (sum_gx / m).reshape(bs)) * (gam * inv)
+    else:
+        grad = gv * gam
+        m1 = xp.mean(grad, axis=red, keepdims=True)
+        m2 = xp.mean(grad * xhat, axis=red, keepdims=True)
+        grad -= m1
+        grad -= xhat * m2
+        grad *= inv
+    dx[...] = grad.reshape(dx.shape)
+    if fix_gamma:
+        dgamma[...] = 0
+    else:
+        dgamma[...] = sum_gx
+    dbeta[...] = sum_g
+
+
+def _affine_grad(name: str, num_aux: int = 0):
+    """Gradient rule: the fused ``name`` kernel from (ograd, data, gamma, mean, std-or-inv);
+    the ``num_aux`` trailing aux inputs get no gradient."""
+    def rule(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
+        dx, dg, db = F.call(name, [ograds[0], ins[0], ins[1], outs[1], outs[2]], p)
+        return [dx, dg, db] + [None] * num_aux
+    rule.__name__ = "grad_via_" + name
+    return rule
+
+
+def _affine_backward_type(p: Any, dtypes: list):
+    return dtypes, [dtypes[1], dtypes[2], dtypes[2]]
+
+
+def _affine_backward_shape(p: Any, shapes: list):
+    g, x, gamma = shapes[:3]
+    return shapes, [x if x is not None else g, gamma, gamma]
 
 
 def _visible3(p: Any) -> int:
     return 3 if p.output_mean_var else 1
+
+
+def _register_affine(name: str, params: list, layout: Any, infer_shape: Any,
+                     visible_outputs: Any, doc: str) -> None:
+    """Register ``name`` (data, gamma, beta -> output, mean, std) and its fused
+    ``_backward_<name>``; ``layout(p, ndim)`` gives the ``(gax, red, view)`` of
+    :func:`_affine_forward` for data of ``ndim`` dimensions."""
+    def forward(oc: Any, ins: list, outs: list, p: Any) -> None:
+        _affine_forward(oc.xp, ins, outs, p.eps, *layout(p, ins[0].ndim))
+
+    def backward(oc: Any, ins: list, outs: list, p: Any) -> None:
+        _affine_backward(oc.xp, ins, outs, *layout(p, ins[1].ndim))
+
+    register(OpDef(
+        name, inputs=("data", "gamma", "beta"), params=params, forward=forward,
+        infer_shape=infer_shape, infer_type=_same_float_type(("data", "gamma", "beta"), 3),
+        num_outputs=3, visible_outputs=visible_outputs, output_names=("output", "mean", "std"),
+        gradient=_affine_grad("_backward_" + name), keep_inputs=(0, 1), keep_outputs=(1, 2),
+        doc=doc))
+    register(OpDef(
+        "_backward_" + name, inputs=("ograd", "data", "gamma", "mean", "std"), params=params,
+        forward=backward, infer_shape=_affine_backward_shape, infer_type=_affine_backward_type,
+        num_outputs=3, doc="Fused %s gradient for data, gamma and beta." % name))
 
 
 # =========================================================================== BatchNorm
@@ -188,7 +279,7 @@ def _bn_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     cdt = _cdt(x.dtype)
     xc = x.astype(cdt, copy=False)
     if oc.is_train and not p.use_global_stats:
-        mean, var = _moments(xp, xc, red)
+        mean, _, var = _moments(xp, xc, red)
         mean, var = mean.reshape(-1), var.reshape(-1)
         # running statistics use the biased batch variance (MXNet 1.9.1 fixtures)
         mmean[...] = mmean * p.momentum + mean * (1.0 - p.momentum)
@@ -205,34 +296,11 @@ def _bn_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
 
 
 def _bn_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    g, x, gamma, mean, inv = ins
-    dx, dgamma, dbeta = outs
+    x = ins[1]
     ax = p.axis % x.ndim
-    red = tuple(i for i in range(x.ndim) if i != ax)
-    bs = _bshape(x.ndim, ax, x.shape[ax])
-    cdt = _cdt(x.dtype)
-    gc = g.astype(cdt, copy=False)
-    inv_b = inv.astype(cdt, copy=False).reshape(bs)
-    xhat = (x.astype(cdt, copy=False) - mean.astype(cdt, copy=False).reshape(bs)) * inv_b
-    sum_g = xp.sum(gc, axis=red)
-    sum_gx = xp.sum(gc * xhat, axis=red)
-    gam = 1.0 if p.fix_gamma else gamma.astype(cdt, copy=False).reshape(bs)
-    if oc.is_train and not p.use_global_stats:
-        m = max(x.size // max(x.shape[ax], 1), 1)
-        dx[...] = (gc - (sum_g / m).reshape(bs) - xhat * (sum_gx / m).reshape(bs)) * (gam * inv_b)
-    else:
-        dx[...] = gc * (gam * inv_b)
-    if p.fix_gamma:
-        dgamma[...] = 0
-    else:
-        dgamma[...] = sum_gx
-    dbeta[...] = sum_g
-
-
-def _bn_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
-    dx, dg, db = F.call("_backward_BatchNorm", [ograds[0], ins[0], ins[1], outs[1], outs[2]], p)
-    return [dx, dg, db, None, None]
+    _affine_backward(oc.xp, ins, outs, ax, tuple(i for i in range(x.ndim) if i != ax),
+                     saved_inv=True, fix_gamma=p.fix_gamma,
+                     batch_stats=oc.is_train and not p.use_global_stats)
 
 
 def _bn_backward_shape(p: Any, shapes: list):
@@ -242,21 +310,18 @@ def _bn_backward_shape(p: Any, shapes: list):
     return shapes, [d, c, c]
 
 
-def _bn_backward_type(p: Any, dtypes: list):
-    return dtypes, [dtypes[1], dtypes[2], dtypes[2]]
-
-
 register(OpDef(
     "BatchNorm", inputs=_BN_INPUTS, params=_BN_PARAMS, forward=_bn_forward,
     infer_shape=_bn_shape, infer_type=_bn_type, num_outputs=3, visible_outputs=_visible3,
     output_names=("output", "mean", "var"), aux=("moving_mean", "moving_var"),
-    gradient=_bn_grad, keep_inputs=(0, 1), keep_outputs=(1, 2),
+    gradient=_affine_grad("_backward_BatchNorm", num_aux=2), keep_inputs=(0, 1),
+    keep_outputs=(1, 2),
     doc="Batch normalization over every axis but ``axis``: batch statistics in training "
         "(updating the moving statistics), moving statistics otherwise."))
 register(OpDef(
     "_backward_BatchNorm", inputs=("ograd", "data", "gamma", "mean", "invstd"),
     params=_BN_PARAMS, forward=_bn_backward, infer_shape=_bn_backward_shape,
-    infer_type=_bn_backward_type, num_outputs=3,
+    infer_type=_affine_backward_type, num_outputs=3,
     doc="Fused BatchNorm gradient for data, gamma and beta from the saved mean/inv-std."))
 
 
@@ -282,67 +347,15 @@ def _ln_shape(p: Any, shapes: list):
     return shapes, [tuple(d), stat, stat]
 
 
-def _ln_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    x, gamma, beta = ins
-    out, mean_o, std_o = outs
-    ax = p.axis % x.ndim
-    bs = _bshape(x.ndim, ax, x.shape[ax])
-    cdt = _cdt(x.dtype)
-    mean, std = _normalize_affine(xp, x.astype(cdt, copy=False), (ax,), p.eps,
-                                  gamma.astype(cdt, copy=False).reshape(bs),
-                                  beta.astype(cdt, copy=False).reshape(bs), out)
-    mean_o[...] = mean
-    std_o[...] = std
+def _ln_layout(p: Any, ndim: int) -> tuple:
+    ax = p.axis % ndim
+    return ax, (ax,), _identity
 
 
-def _ln_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    g, x, gamma, mean, std = ins
-    dx, dgamma, dbeta = outs
-    ax = p.axis % x.ndim
-    red = tuple(i for i in range(x.ndim) if i != ax)
-    bs = _bshape(x.ndim, ax, x.shape[ax])
-    cdt = _cdt(x.dtype)
-    gc = g.astype(cdt, copy=False)
-    inv = 1.0 / std.astype(cdt, copy=False)
-    xhat = x.astype(cdt, copy=False) - mean.astype(cdt, copy=False)
-    xhat *= inv
-    dgamma[...] = xp.sum(gc * xhat, axis=red)
-    dbeta[...] = xp.sum(gc, axis=red)
-    dx[...] = _norm_backward(xp, gc * gamma.astype(cdt, copy=False).reshape(bs), xhat, inv,
-                             (ax,))
-
-
-def _affine_grad(name: str):
-    def rule(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
-        dx, dg, db = F.call(name, [ograds[0], ins[0], ins[1], outs[1], outs[2]], p)
-        return [dx, dg, db]
-    rule.__name__ = "grad_via_" + name
-    return rule
-
-
-def _affine_backward_shape(p: Any, shapes: list):
-    g, x, gamma = shapes[:3]
-    return shapes, [x if x is not None else g, gamma, gamma]
-
-
-def _affine_backward_type(p: Any, dtypes: list):
-    return dtypes, [dtypes[1], dtypes[2], dtypes[2]]
-
-
-register(OpDef(
-    "LayerNorm", inputs=("data", "gamma", "beta"), params=_LN_PARAMS, forward=_ln_forward,
-    infer_shape=_ln_shape, infer_type=_same_float_type(("data", "gamma", "beta"), 3),
-    num_outputs=3, visible_outputs=_visible3, output_names=("output", "mean", "std"),
-    gradient=_affine_grad("_backward_LayerNorm"), keep_inputs=(0, 1), keep_outputs=(1, 2),
-    doc="Layer normalization over ``axis`` with per-element scale gamma and shift beta of "
-        "shape (data.shape[axis],)."))
-register(OpDef(
-    "_backward_LayerNorm", inputs=("ograd", "data", "gamma", "mean", "std"),
-    params=_LN_PARAMS, forward=_ln_backward, infer_shape=_affine_backward_shape,
-    infer_type=_affine_backward_type, num_outputs=3,
-    doc="Fused LayerNorm gradient for data, gamma and beta."))
+_register_affine(
+    "LayerNorm", _LN_PARAMS, _ln_layout, _ln_shape, _visible3,
+    "Layer normalization over ``axis`` with per-element scale gamma and shift beta of "
+    "shape (data.shape[axis],).")
 
 
 # ======================================================================== InstanceNorm
@@ -363,49 +376,14 @@ def _in_shape(p: Any, shapes: list):
     return shapes, [tuple(d), stat, stat]
 
 
-def _in_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    x, gamma, beta = ins
-    out, mean_o, std_o = outs
-    red = tuple(range(2, x.ndim))
-    bs = _bshape(x.ndim, 1, x.shape[1])
-    cdt = _cdt(x.dtype)
-    mean, std = _normalize_affine(xp, x.astype(cdt, copy=False), red, p.eps,
-                                  gamma.astype(cdt, copy=False).reshape(bs),
-                                  beta.astype(cdt, copy=False).reshape(bs), out)
-    mean_o[...] = mean
-    std_o[...] = std
+def _in_layout(p: Any, ndim: int) -> tuple:
+    return 1, tuple(range(2, ndim)), _identity
 
 
-def _in_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    g, x, gamma, mean, std = ins
-    dx, dgamma, dbeta = outs
-    red = tuple(range(2, x.ndim))
-    bs = _bshape(x.ndim, 1, x.shape[1])
-    cdt = _cdt(x.dtype)
-    gc = g.astype(cdt, copy=False)
-    inv = 1.0 / std.astype(cdt, copy=False)
-    xhat = x.astype(cdt, copy=False) - mean.astype(cdt, copy=False)
-    xhat *= inv
-    pc = (0,) + red
-    dgamma[...] = xp.sum(gc * xhat, axis=pc)
-    dbeta[...] = xp.sum(gc, axis=pc)
-    dx[...] = _norm_backward(xp, gc * gamma.astype(cdt, copy=False).reshape(bs), xhat, inv, red)
-
-
-register(OpDef(
-    "InstanceNorm", inputs=("data", "gamma", "beta"), params=_IN_PARAMS, forward=_in_forward,
-    infer_shape=_in_shape, infer_type=_same_float_type(("data", "gamma", "beta"), 3),
-    num_outputs=3, visible_outputs=1, output_names=("output", "mean", "std"),
-    gradient=_affine_grad("_backward_InstanceNorm"), keep_inputs=(0, 1), keep_outputs=(1, 2),
-    doc="Instance normalization: each (n, c) slice normalised over the spatial axes, then "
-        "scaled by gamma[c] and shifted by beta[c]."))
-register(OpDef(
-    "_backward_InstanceNorm", inputs=("ograd", "data", "gamma", "mean", "std"),
-    params=_IN_PARAMS, forward=_in_backward, infer_shape=_affine_backward_shape,
-    infer_type=_affine_backward_type, num_outputs=3,
-    doc="Fused InstanceNorm gradient for data, gamma and beta."))
+_register_affine(
+    "InstanceNorm", _IN_PARAMS, _in_layout, _in_shape, 1,
+    "Instance normalization: each (n, c) slice normalised over the spatial axes, then "
+    "scaled by gamma[c] and shifted by beta[c].")
 
 
 # =========================================================================== GroupNorm
@@ -433,63 +411,20 @@ def _gn_shape(p: Any, shapes: list):
     return shapes, [tuple(d), stat, stat]
 
 
-def _gn_view(x: Any, groups: int) -> Any:
-    n, c = x.shape[:2]
-    return x.reshape((n, groups, c // groups) + tuple(x.shape[2:]))
+def _gn_layout(p: Any, ndim: int) -> tuple:
+    """Statistics over each (n, group) of the grouped view (N, G, C // G, spatial...)."""
+    groups = p.num_groups
+
+    def view(x: Any) -> Any:
+        n, c = x.shape[:2]
+        return x.reshape((n, groups, c // groups) + tuple(x.shape[2:]))
+    return 1, tuple(range(2, ndim + 1)), view
 
 
-def _gn_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    x, gamma, beta = ins
-    out, mean_o, std_o = outs
-    G = p.num_groups
-    cdt = _cdt(x.dtype)
-    xg = _gn_view(x.astype(cdt, copy=False), G)
-    red = tuple(range(2, xg.ndim))
-    bs = _bshape(xg.ndim, 1, G)
-    # a grouped view of a contiguous out is written through; otherwise go via scratch
-    target = _gn_view(out, G) if out.flags.c_contiguous else xp.empty(xg.shape, out.dtype)
-    mean, std = _normalize_affine(xp, xg, red, p.eps, gamma.astype(cdt, copy=False).reshape(bs),
-                                  beta.astype(cdt, copy=False).reshape(bs), target)
-    if not out.flags.c_contiguous:
-        out[...] = target.reshape(out.shape)
-    mean_o[...] = mean.reshape(mean_o.shape)
-    std_o[...] = std.reshape(std_o.shape)
-
-
-def _gn_backward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    xp = oc.xp
-    g, x, gamma, mean, std = ins
-    dx, dgamma, dbeta = outs
-    G = p.num_groups
-    cdt = _cdt(x.dtype)
-    xg = _gn_view(x.astype(cdt, copy=False), G)
-    gg = _gn_view(g.astype(cdt, copy=False), G)
-    red = tuple(range(2, xg.ndim))
-    bs = _bshape(xg.ndim, 1, G)
-    st = (x.shape[0], G) + (1,) * (xg.ndim - 2)
-    inv = 1.0 / std.astype(cdt, copy=False).reshape(st)
-    xhat = xg - mean.astype(cdt, copy=False).reshape(st)
-    xhat *= inv
-    pc = (0,) + red
-    dgamma[...] = xp.sum(gg * xhat, axis=pc)
-    dbeta[...] = xp.sum(gg, axis=pc)
-    dx[...] = _norm_backward(xp, gg * gamma.astype(cdt, copy=False).reshape(bs), xhat, inv,
-                             red).reshape(x.shape)
-
-
-register(OpDef(
-    "GroupNorm", inputs=("data", "gamma", "beta"), params=_GN_PARAMS, forward=_gn_forward,
-    infer_shape=_gn_shape, infer_type=_same_float_type(("data", "gamma", "beta"), 3),
-    num_outputs=3, visible_outputs=_visible3, output_names=("output", "mean", "std"),
-    gradient=_affine_grad("_backward_GroupNorm"), keep_inputs=(0, 1), keep_outputs=(1, 2),
-    doc="Group normalization: channels split into num_groups groups, each (n, group) "
-        "normalised; gamma/beta have shape (num_groups,) as in MXNet 1.x."))
-register(OpDef(
-    "_backward_GroupNorm", inputs=("ograd", "data", "gamma", "mean", "std"),
-    params=_GN_PARAMS, forward=_gn_backward, infer_shape=_affine_backward_shape,
-    infer_type=_affine_backward_type, num_outputs=3,
-    doc="Fused GroupNorm gradient for data, gamma and beta."))
+_register_affine(
+    "GroupNorm", _GN_PARAMS, _gn_layout, _gn_shape, _visible3,
+    "Group normalization: channels split into num_groups groups, each (n, group) "
+    "normalised; gamma/beta have shape (num_groups,) as in MXNet 1.x.")
 
 
 # ===================================================================== L2Normalization

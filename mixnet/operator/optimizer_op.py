@@ -59,6 +59,7 @@ def _lr() -> Param:
 
 
 _WD = Param("wd", Float(), 0.0, "weight decay (L2 penalty coefficient)")
+_EPSILON = Param("epsilon", Float(), 1e-8, "small constant for numerical stability")
 _RESCALE = Param("rescale_grad", Float(), 1.0, "gradient is multiplied by this first")
 _CLIP = Param("clip_gradient", Float(), -1.0,
               "clip the rescaled gradient to [-clip_gradient, clip_gradient]; negative: off")
@@ -73,8 +74,7 @@ _SGD_MOM_PARAMS = [_lr(), _MOMENTUM, _WD, _RESCALE, _CLIP, _LAZY]
 _NAG_PARAMS = [_lr(), _MOMENTUM, _WD, _RESCALE, _CLIP]
 _ADAM_PARAMS = [_lr(), Param("beta1", Float(), 0.9, "decay rate of the 1st moment"),
                 Param("beta2", Float(), 0.999, "decay rate of the 2nd moment"),
-                Param("epsilon", Float(), 1e-8, "small constant for numerical stability"),
-                _WD, _RESCALE, _CLIP, _LAZY]
+                _EPSILON, _WD, _RESCALE, _CLIP, _LAZY]
 
 
 # ------------------------------------------------------------------------ helpers
@@ -274,11 +274,17 @@ _register("mp_nag_mom_update", ["weight", "grad", "mom", "weight32"], list(_NAG_
 
 
 # ------------------------------------------------------------------------ Adam family
+def _decayed_grad(p: Any, g: Any, wf: Any, clip: float, xp: Any) -> Any:
+    """``clip(rescale_grad*grad + wd*weight)`` in the wide dtype (``wf``: the widened
+    weight): the gradient of optimizers that put the weight decay inside the clip."""
+    return _clip(p.rescale_grad * _wide(g) + p.wd * wf, clip, xp)
+
+
 def _adam_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
     w, g, mean, var = ins
     wf = _wide(w)
-    gp = _clip(_wide(g) * p.rescale_grad + wf * p.wd, p.clip_gradient, xp)
+    gp = _decayed_grad(p, g, wf, p.clip_gradient, xp)
     m = _store(mean, p.beta1 * _wide(mean) + (1.0 - p.beta1) * gp)
     v = _store(var, p.beta2 * _wide(var) + (1.0 - p.beta2) * (gp * gp))
     outs[0][...] = wf - p.lr * m / (xp.sqrt(v) + p.epsilon)
@@ -293,8 +299,8 @@ _register("adam_update", ["weight", "grad", "mean", "var"], list(_ADAM_PARAMS),
 
 _ADAMW_PARAMS = [_lr(), Param("beta1", Float(), 0.9, "decay rate of the 1st moment"),
                  Param("beta2", Float(), 0.999, "decay rate of the 2nd moment"),
-                 Param("epsilon", Float(), 1e-8, "small constant for numerical stability"),
-                 _WD, Param("eta", Float(), REQUIRED, "learning rate schedule multiplier"),
+                 _EPSILON, _WD,
+                 Param("eta", Float(), REQUIRED, "learning rate schedule multiplier"),
                  _CLIP]
 
 
@@ -348,15 +354,14 @@ _register("_mp_adamw_update", ["weight", "grad", "mean", "var", "weight32", "res
 
 # ------------------------------------------------------------------------ RMSProp
 _RMSPROP_PARAMS = [_lr(), Param("gamma1", Float(), 0.95, "decay rate of the squared mean"),
-                   Param("epsilon", Float(), 1e-8, "small constant for numerical stability"),
-                   _WD, _RESCALE, _CLIP, _CLIP_WEIGHTS]
+                   _EPSILON, _WD, _RESCALE, _CLIP, _CLIP_WEIGHTS]
 
 
 def _rmsprop_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
     w, g, n = ins
     wf = _wide(w)
-    gp = _clip(p.rescale_grad * _wide(g) + p.wd * wf, p.clip_gradient, xp)
+    gp = _decayed_grad(p, g, wf, p.clip_gradient, xp)
     nn = _store(n, (1.0 - p.gamma1) * (gp * gp) + p.gamma1 * _wide(n))
     outs[0][...] = _clip(wf - p.lr * (gp / xp.sqrt(nn + p.epsilon)), p.clip_weights, xp)
 
@@ -369,15 +374,14 @@ _register("rmsprop_update", ["weight", "grad", "n"], list(_RMSPROP_PARAMS), _rms
 
 _RMSPROPALEX_PARAMS = [_lr(), Param("gamma1", Float(), 0.95, "decay rate"),
                        Param("gamma2", Float(), 0.9, "momentum of delta"),
-                       Param("epsilon", Float(), 1e-8, "small constant for numerical stability"),
-                       _WD, _RESCALE, _CLIP, _CLIP_WEIGHTS]
+                       _EPSILON, _WD, _RESCALE, _CLIP, _CLIP_WEIGHTS]
 
 
 def _rmspropalex_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
     w, g, n, gs, delta = ins
     wf = _wide(w)
-    gp = _clip(p.rescale_grad * _wide(g) + p.wd * wf, p.clip_gradient, xp)
+    gp = _decayed_grad(p, g, wf, p.clip_gradient, xp)
     nn = _store(n, (1.0 - p.gamma1) * (gp * gp) + p.gamma1 * _wide(n))
     gg = _store(gs, (1.0 - p.gamma1) * gp + p.gamma1 * _wide(gs))
     d = _store(delta, p.gamma2 * _wide(delta) - p.lr * gp / xp.sqrt(nn - gg * gg + p.epsilon))
@@ -427,7 +431,7 @@ def _check_betas(p: Any) -> None:
 
 _FTML_PARAMS = [_lr(), Param("beta1", Float(), 0.6, "decay rate of the 1st moment"),
                 Param("beta2", Float(), 0.999, "decay rate of the 2nd moment"),
-                Param("epsilon", Float(), 1e-8, "small constant for numerical stability"),
+                _EPSILON,
                 Param("t", Int(), REQUIRED, "number of the update (1 for the first)"),
                 _WD, _RESCALE,
                 Param("clip_grad", Float(), -1.0,
@@ -438,7 +442,7 @@ def _ftml_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     xp = oc.xp
     w, g, d, v, z = ins
     wf = _wide(w)
-    gp = _clip(p.rescale_grad * _wide(g) + p.wd * wf, p.clip_grad, xp)
+    gp = _decayed_grad(p, g, wf, p.clip_grad, xp)
     vv = _store(v, p.beta2 * _wide(v) + (1.0 - p.beta2) * (gp * gp))
     d_t = (1.0 - p.beta1 ** p.t) / p.lr * (xp.sqrt(vv / (1.0 - p.beta2 ** p.t)) + p.epsilon)
     zz = _store(z, p.beta1 * _wide(z) + (1.0 - p.beta1) * gp - (d_t - p.beta1 * _wide(d)) * wf)

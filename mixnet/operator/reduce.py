@@ -26,6 +26,7 @@ elements) where MXNet's ``out / in`` gives NaN; the L2 ``norm`` gives 0 where th
 """
 from __future__ import annotations
 
+from math import prod as _size
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -70,11 +71,6 @@ def _keep_shape(ishape: Sequence[int], axes: tuple) -> tuple:
     return tuple(1 if i in axes else d for i, d in enumerate(ishape))
 
 
-def _size(shape: Sequence[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _make_reduce_shape(nonempty: bool = False) -> Callable:

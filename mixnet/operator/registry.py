@@ -201,7 +201,7 @@ class OpDef:
             prm = self.params[self.param_index[k]]
             try:
                 values[k] = prm.ptype.parse(v)
-            except ParamError as e:
+            except (ParamError, TypeError, ValueError) as e:
                 raise MXNetError("Operator %s: invalid value %r for parameter %s (%s): %s"
                                  % (self.name, v, k, prm.ptype.name, e)) from None
         missing = [k for k, v in values.items() if v is REQUIRED]

@@ -42,6 +42,7 @@ import numpy as np
 from ..base import MXNetError, dtype_name
 from .params import REQUIRED, Bool, Float, Int, Optional_, Param, Str
 from .registry import OpDef, register, shape_str, unify
+from .slicing import concat_into, split_into
 
 _GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
@@ -814,14 +815,7 @@ def _param_concat_shape(p: Any, shapes: list, out_shapes: Optional[list] = None)
 
 
 def _param_concat_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    out = outs[0]
-    dim = _pc_dim(p, out.ndim)
-    lead = (slice(None),) * dim
-    pos = 0
-    for x in ins:
-        n = x.shape[dim]
-        out[lead + (slice(pos, pos + n),)] = x
-        pos += n
+    concat_into(outs[0], ins, _pc_dim(p, outs[0].ndim))
 
 
 def _param_concat_grad(F: Any, p: Any, ins: list, outs: list, ograds: list) -> list:
@@ -839,14 +833,7 @@ def _param_concat_bwd_type(p: Any, dtypes: list):
 
 
 def _param_concat_bwd(oc: Any, ins: list, outs: list, p: Any) -> None:
-    g = ins[0]
-    dim = _pc_dim(p, g.ndim)
-    lead = (slice(None),) * dim
-    pos = 0
-    for o in outs:
-        n = o.shape[dim]
-        o[...] = g[lead + (slice(pos, pos + n),)]
-        pos += n
+    split_into(ins[0], outs, _pc_dim(p, ins[0].ndim))
 
 
 _PC_PARAMS = [Param("num_args", Int(lo=1), REQUIRED, "number of inputs (filled automatically)"),

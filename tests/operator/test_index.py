@@ -26,24 +26,6 @@ def _rand(shape, dtype=np.float32, rng=None):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def _nd(x, ctx=None):
-    x = np.asarray(x)
-    return mx.nd.array(x, dtype=x.dtype, ctx=ctx)
-
-
-def _same(got, want, what=""):
-    g = got.asnumpy() if isinstance(got, mx.nd.NDArray) else got
-    want = np.asarray(want)
-    assert g.shape == want.shape, "%s: shape %s != %s" % (what, g.shape, want.shape)
-    assert g.dtype == want.dtype, "%s: dtype %s != %s" % (what, g.dtype, want.dtype)
-    assert np.array_equal(g, want, equal_nan=True), "%s:\n got %s\nwant %s" % (what, g, want)
-
-
-def _infer(name, params, shapes):
-    op = mx.operator.get(name)
-    return op.infer_shape(op.parse_params(params), list(shapes))
-
-
 def _clip_or_wrap(idx, n, mode):
     i = np.trunc(np.asarray(idx, np.float64)).astype(np.int64)
     return np.mod(i, n) if mode == "wrap" else np.clip(i, 0, n - 1)
@@ -52,64 +34,64 @@ def _clip_or_wrap(idx, n, mode):
 # ----------------------------------------------------------------------------------------- take
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["clip", "wrap"])
-def test_take(dtype, mode):
+def test_take(dtype, mode, same, to_nd):
     a = _rand((4, 3, 2), dtype)
     ind = np.array([[0.0, 3.9, -0.7], [5.0, -1.0, -6.2]], np.float32)
     for axis in range(-3, 3):
         n = a.shape[axis]
         want = np.take(a, _clip_or_wrap(ind, n, mode), axis=axis)
-        _same(mx.nd.take(_nd(a), _nd(ind), axis=axis, mode=mode), want,
-              "axis %d %s" % (axis, mode))
+        same(mx.nd.take(to_nd(a), to_nd(ind), axis=axis, mode=mode), want,
+             "axis %d %s" % (axis, mode))
     # integer index arrays work the same
-    _same(mx.nd.take(_nd(a), _nd(np.array([3, 7, -2], np.int32)), mode=mode),
-          np.take(a, _clip_or_wrap([3, 7, -2], 4, mode), axis=0), "int32 indices")
+    same(mx.nd.take(to_nd(a), to_nd(np.array([3, 7, -2], np.int32)), mode=mode),
+         np.take(a, _clip_or_wrap([3, 7, -2], 4, mode), axis=0), "int32 indices")
 
 
-def test_take_call_forms():
+def test_take_call_forms(same, to_nd, infer):
     a = _rand((5, 4))
     i = np.array([4.0, 1.0, 0.5], np.float32)
     want = a[[4, 1, 0]]
-    _same(mx.nd.take(_nd(a), _nd(i)), want, "defaults axis=0 clip")
-    _same(_nd(a).take(_nd(i)), want, "fluent")
-    _same(mx.nd.take(_nd(a), _nd(i), 1, "wrap"), a[:, [0, 1, 0]], "positional")
-    _same(mx.nd.take(a=_nd(a), indices=_nd(i), axis="1"), a[:, [3, 1, 0]], "keywords")
-    out = _nd(np.zeros((3, 4), np.float32))
-    mx.nd.take(_nd(a), _nd(i), out=out)
-    _same(out, want, "out=")
+    same(mx.nd.take(to_nd(a), to_nd(i)), want, "defaults axis=0 clip")
+    same(to_nd(a).take(to_nd(i)), want, "fluent")
+    same(mx.nd.take(to_nd(a), to_nd(i), 1, "wrap"), a[:, [0, 1, 0]], "positional")
+    same(mx.nd.take(a=to_nd(a), indices=to_nd(i), axis="1"), a[:, [3, 1, 0]], "keywords")
+    out = to_nd(np.zeros((3, 4), np.float32))
+    mx.nd.take(to_nd(a), to_nd(i), out=out)
+    same(out, want, "out=")
     # 2-D indices: result shape a.shape[:axis] + indices.shape + a.shape[axis+1:]
-    assert _infer("take", {"axis": 1}, [(2, 3, 4), (5, 6)])[1] == [(2, 5, 6, 4)]
-    assert _infer("take", {}, [(2, 3), None])[1] == [None]
+    assert infer("take", {"axis": 1}, [(2, 3, 4), (5, 6)])[1] == [(2, 5, 6, 4)]
+    assert infer("take", {}, [(2, 3), None])[1] == [None]
 
 
-def test_take_mode_raise_in_range():
+def test_take_mode_raise_in_range(same, to_nd):
     a = _rand((3, 4))
-    _same(mx.nd.take(_nd(a), _nd(np.array([0, 2, 1], np.float32)), mode="raise"),
-          a[[0, 2, 1]], "raise mode with valid indices")
+    same(mx.nd.take(to_nd(a), to_nd(np.array([0, 2, 1], np.float32)), mode="raise"),
+         a[[0, 2, 1]], "raise mode with valid indices")
 
 
 @pytest.mark.leaves_engine_errors
-def test_take_mode_raise_out_of_range():
-    a = _nd(_rand((3, 4)))
-    bad = mx.nd.take(a, _nd(np.array([0, 3], np.float32)), mode="raise")
+def test_take_mode_raise_out_of_range(to_nd):
+    a = to_nd(_rand((3, 4)))
+    bad = mx.nd.take(a, to_nd(np.array([0, 3], np.float32)), mode="raise")
     with pytest.raises(mx.MXNetError, match="take.*out of bound"):
         bad.asnumpy()
-    neg = mx.nd.take(a, _nd(np.array([-1], np.float32)), mode="raise")
+    neg = mx.nd.take(a, to_nd(np.array([-1], np.float32)), mode="raise")
     with pytest.raises(mx.MXNetError, match="take"):
         neg.asnumpy()
 
 
-def test_take_errors():
+def test_take_errors(to_nd):
     with pytest.raises(mx.MXNetError, match=r"take.*out of range.*\(3, 4\)"):
-        mx.nd.take(_nd(_rand((3, 4))), _nd(np.zeros(2, np.float32)), axis=2)
+        mx.nd.take(to_nd(_rand((3, 4))), to_nd(np.zeros(2, np.float32)), axis=2)
     with pytest.raises(mx.MXNetError, match="mode"):
-        mx.nd.take(_nd(_rand((3, 4))), _nd(np.zeros(2, np.float32)), mode="nearest")
+        mx.nd.take(to_nd(_rand((3, 4))), to_nd(np.zeros(2, np.float32)), mode="nearest")
 
 
 # ---------------------------------------------------------------------------- pick / batch_take
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["clip", "wrap"])
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_pick(dtype, mode, keepdims):
+def test_pick(dtype, mode, keepdims, same, to_nd):
     rng = np.random.default_rng(0)
     data = _rand((3, 4, 5), dtype)
     for axis in range(-3, 3):
@@ -120,136 +102,137 @@ def test_pick(dtype, mode, keepdims):
             data, np.expand_dims(_clip_or_wrap(idx, data.shape[ax], mode), ax), ax)
         if not keepdims:
             want = want.squeeze(ax)
-        got = mx.nd.pick(_nd(data), _nd(idx), axis=axis, keepdims=keepdims, mode=mode)
-        _same(got, want, "axis %d" % axis)
+        got = mx.nd.pick(to_nd(data), to_nd(idx), axis=axis, keepdims=keepdims, mode=mode)
+        same(got, want, "axis %d" % axis)
 
 
-def test_pick_call_forms():
+def test_pick_call_forms(same, infer, to_nd):
     data = _rand((4, 3))
     idx = np.array([0, 2, 1, 1], np.float32)
     want = data[np.arange(4), [0, 2, 1, 1]]
-    _same(mx.nd.pick(_nd(data), _nd(idx)), want, "default axis=-1")
-    _same(mx.nd.choose_element_0index(_nd(data), _nd(idx)), want, "alias")
-    _same(_nd(data).pick(_nd(idx), axis=1), want, "fluent")
-    _same(mx.nd.pick(_nd(data), _nd(idx), 1, True), want[:, None], "positional keepdims")
+    same(mx.nd.pick(to_nd(data), to_nd(idx)), want, "default axis=-1")
+    same(mx.nd.choose_element_0index(to_nd(data), to_nd(idx)), want, "alias")
+    same(to_nd(data).pick(to_nd(idx), axis=1), want, "fluent")
+    same(mx.nd.pick(to_nd(data), to_nd(idx), 1, True), want[:, None], "positional keepdims")
     # index already shaped with the kept axis is accepted too
-    _same(mx.nd.pick(_nd(data), _nd(idx[:, None]), axis=-1), want, "keepdims-shaped index")
+    same(mx.nd.pick(to_nd(data), to_nd(idx[:, None]), axis=-1), want, "keepdims-shaped index")
     v = _rand((5,))
-    _same(mx.nd.pick(_nd(v), _nd(np.array([3.0], np.float32)), axis=0), v[[3]], "1-D data")
-    ins, outs = _infer("pick", {"axis": 0}, [(4, 3), None])
+    same(mx.nd.pick(to_nd(v), to_nd(np.array([3.0], np.float32)), axis=0), v[[3]], "1-D data")
+    ins, outs = infer("pick", {"axis": 0}, [(4, 3), None])
     assert ins[1] == (3,) and outs == [(3,)]
     with pytest.raises(mx.MXNetError, match=r"pick.*index shape.*\(4, 3\)"):
-        mx.nd.pick(_nd(data), _nd(np.zeros(3, np.float32)), axis=1)
+        mx.nd.pick(to_nd(data), to_nd(np.zeros(3, np.float32)), axis=1)
     with pytest.raises(mx.MXNetError, match="axis"):
-        mx.nd.pick(_nd(data), _nd(idx), axis=None)
+        mx.nd.pick(to_nd(data), to_nd(idx), axis=None)
 
 
-def test_batch_take():
+def test_batch_take(same, to_nd):
     a = _rand((4, 3))
     idx = np.array([0, 2, 5, -1], np.int32)
-    _same(mx.nd.batch_take(_nd(a), _nd(idx)), a[np.arange(4), [0, 2, 2, 0]])
-    _same(mx.nd.batch_take(_nd(a), _nd(idx.astype(np.float32))), a[np.arange(4), [0, 2, 2, 0]])
+    same(mx.nd.batch_take(to_nd(a), to_nd(idx)), a[np.arange(4), [0, 2, 2, 0]])
+    same(mx.nd.batch_take(to_nd(a), to_nd(idx.astype(np.float32))), a[np.arange(4), [0, 2, 2, 0]])
     with pytest.raises(mx.MXNetError, match="batch_take"):
-        mx.nd.batch_take(_nd(a), _nd(np.zeros(3, np.int32)))
+        mx.nd.batch_take(to_nd(a), to_nd(np.zeros(3, np.int32)))
 
 
 # -------------------------------------------------------------------------------------- one_hot
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8", "float16"])
-def test_one_hot(dtype):
+def test_one_hot(dtype, same, to_nd):
     ind = np.array([[0, 2.7, -1], [3, 1, 4]], np.float32)
     want = np.zeros((2, 3, 4), dtype)
     for i, j in itertools.product(range(2), range(3)):
         k = int(np.trunc(ind[i, j]))
         if 0 <= k < 4:
             want[i, j, k] = 1
-    _same(mx.nd.one_hot(_nd(ind), depth=4, dtype=dtype), want, "one_hot %s" % dtype)
+    same(mx.nd.one_hot(to_nd(ind), depth=4, dtype=dtype), want, "one_hot %s" % dtype)
 
 
-def test_one_hot_values_and_forms():
+def test_one_hot_values_and_forms(same, to_nd):
     ind = np.array([1, 0, 5, -2], np.float32)
     want = np.full((4, 3), -1.0, np.float32)
     want[0, 1] = want[1, 0] = 2.5
-    _same(mx.nd.one_hot(_nd(ind), 3, 2.5, -1.0), want, "positional on/off")
-    _same(_nd(ind).one_hot(depth=3, on_value=2.5, off_value=-1), want, "fluent")
-    default = mx.nd.one_hot(_nd(ind), depth=3)
+    same(mx.nd.one_hot(to_nd(ind), 3, 2.5, -1.0), want, "positional on/off")
+    same(to_nd(ind).one_hot(depth=3, on_value=2.5, off_value=-1), want, "fluent")
+    default = mx.nd.one_hot(to_nd(ind), depth=3)
     assert default.dtype == np.float32
-    _same(mx.nd.one_hot(_nd(ind.astype(np.int32)), "3", dtype="int32"),
-          (want > 0).astype(np.int32), "int indices, string depth")
+    same(mx.nd.one_hot(to_nd(ind.astype(np.int32)), "3", dtype="int32"),
+         (want > 0).astype(np.int32), "int indices, string depth")
     op = mx.operator.get("one_hot")
     p = op.parse_params({"depth": 5, "dtype": "int64"})
     assert op.infer_shape(p, [(2, 3)])[1] == [(2, 3, 5)]
     assert op.infer_type(p, [np.dtype(np.float32)])[1] == [np.int64]
     with pytest.raises(mx.MXNetError, match="required"):
-        mx.nd.one_hot(_nd(ind))
+        mx.nd.one_hot(to_nd(ind))
 
 
 # ---------------------------------------------------------------------------------------- where
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_where(dtype):
+def test_where(dtype, same, to_nd):
     rng = np.random.default_rng(0)
     x, y = _rand((3, 4), dtype, rng), _rand((3, 4), dtype, rng)
     cond = rng.integers(0, 2, size=(3, 4)).astype(np.float32) * rng.choice([-2.5, 1.0], (3, 4))
-    _same(mx.nd.where(_nd(cond), _nd(x), _nd(y)), np.where(cond != 0, x, y), "same shape")
+    same(mx.nd.where(to_nd(cond), to_nd(x), to_nd(y)), np.where(cond != 0, x, y), "same shape")
     row = np.array([0, 3, 0], np.float32)
-    _same(mx.nd.where(_nd(row), _nd(x), _nd(y)), np.where(row[:, None] != 0, x, y), "rows")
-    _same(mx.nd.where(condition=_nd(cond.astype(np.int32)), x=_nd(x), y=_nd(y)),
-          np.where(cond != 0, x, y), "int condition, keywords")
+    same(mx.nd.where(to_nd(row), to_nd(x), to_nd(y)), np.where(row[:, None] != 0, x, y), "rows")
+    same(mx.nd.where(condition=to_nd(cond.astype(np.int32)), x=to_nd(x), y=to_nd(y)),
+         np.where(cond != 0, x, y), "int condition, keywords")
     v = _rand((4,), dtype)
-    _same(mx.nd.where(_nd(cond[0]), _nd(v), _nd(v * 2)), np.where(cond[0] != 0, v, v * 2), "1-D")
+    same(mx.nd.where(to_nd(cond[0]), to_nd(v), to_nd(v * 2)), np.where(cond[0] != 0, v, v * 2),
+         "1-D")
 
 
-def test_where_inference_and_errors():
-    ins, outs = _infer("where", {}, [None, (2, 3), None])
+def test_where_inference_and_errors(infer, to_nd):
+    ins, outs = infer("where", {}, [None, (2, 3), None])
     assert ins[1:] == [(2, 3), (2, 3)] and outs == [(2, 3)]
-    assert _infer("where", {}, [(2, 3), None, None])[1] == [None]
-    x = _nd(_rand((3, 4)))
+    assert infer("where", {}, [(2, 3), None, None])[1] == [None]
+    x = to_nd(_rand((3, 4)))
     with pytest.raises(mx.MXNetError, match=r"where.*condition.*\(3, 4\)"):
-        mx.nd.where(_nd(np.ones((4,), np.float32)), x, x)
+        mx.nd.where(to_nd(np.ones((4,), np.float32)), x, x)
     with pytest.raises(mx.MXNetError, match="same shape"):
-        mx.nd.where(_nd(np.ones((3, 4), np.float32)), x, _nd(_rand((4, 3))))
+        mx.nd.where(to_nd(np.ones((3, 4), np.float32)), x, to_nd(_rand((4, 3))))
     with pytest.raises(mx.MXNetError, match="dtype"):
-        mx.nd.where(_nd(np.ones((3, 4), np.float32)), x, _nd(_rand((3, 4), np.float64)))
+        mx.nd.where(to_nd(np.ones((3, 4), np.float32)), x, to_nd(_rand((3, 4), np.float64)))
 
 
 # ----------------------------------------------------------------------- gather_nd / scatter_nd
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gather_nd(dtype):
+def test_gather_nd(dtype, same, to_nd, infer):
     data = _rand((3, 4, 2), dtype)
     ind = np.array([[0, 2, -1, 1], [3, -4, 1, 0]], np.float32)
     want = np.stack([data[int(i) % 3, int(j) % 4] for i, j in ind.T])
-    _same(mx.nd.gather_nd(_nd(data), _nd(ind)), want, "M=2")
+    same(mx.nd.gather_nd(to_nd(data), to_nd(ind)), want, "M=2")
     ind1 = np.array([[2, 0], [1, -3]], np.int32).reshape(1, 2, 2)
-    _same(mx.nd.gather_nd(_nd(data), _nd(ind1)), data[ind1[0] % 3], "M=1, 2-D index grid")
+    same(mx.nd.gather_nd(to_nd(data), to_nd(ind1)), data[ind1[0] % 3], "M=1, 2-D index grid")
     ind3 = np.array([[1], [3], [1]], np.float32)
-    _same(mx.nd.gather_nd(_nd(data), _nd(ind3)), data[1, 3, 1].reshape(1), "M=ndim")
-    assert _infer("gather_nd", {}, [(3, 4, 2), (2, 5, 6)])[1] == [(5, 6, 2)]
+    same(mx.nd.gather_nd(to_nd(data), to_nd(ind3)), data[1, 3, 1].reshape(1), "M=ndim")
+    assert infer("gather_nd", {}, [(3, 4, 2), (2, 5, 6)])[1] == [(5, 6, 2)]
 
 
 @pytest.mark.leaves_engine_errors
-def test_gather_nd_errors():
-    data = _nd(_rand((3, 4)))
+def test_gather_nd_errors(to_nd):
+    data = to_nd(_rand((3, 4)))
     with pytest.raises(mx.MXNetError, match=r"gather_nd.*exceed.*\(3, 4\)"):
-        mx.nd.gather_nd(data, _nd(np.zeros((3, 2), np.float32)))
+        mx.nd.gather_nd(data, to_nd(np.zeros((3, 2), np.float32)))
     with pytest.raises(mx.MXNetError, match="at least 2"):
-        mx.nd.gather_nd(data, _nd(np.zeros((2,), np.float32)))
-    bad = mx.nd.gather_nd(data, _nd(np.array([[3], [0]], np.float32)))
+        mx.nd.gather_nd(data, to_nd(np.zeros((2,), np.float32)))
+    bad = mx.nd.gather_nd(data, to_nd(np.array([[3], [0]], np.float32)))
     with pytest.raises(mx.MXNetError, match="gather_nd.*out of bounds"):
         bad.asnumpy()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_scatter_nd(dtype):
+def test_scatter_nd(dtype, same, to_nd):
     data = _rand((3, 2), dtype)
     ind = np.array([[0, 2, -1], [1, 0, 3]], np.float32)
     want = np.zeros((3, 4, 2), dtype)
     for k, (i, j) in enumerate(ind.T.astype(int)):
         want[i, j] = data[k]
-    got = mx.nd.scatter_nd(_nd(data), _nd(ind), shape=(3, 4, 2))
-    _same(got, want, "scatter_nd")
+    got = mx.nd.scatter_nd(to_nd(data), to_nd(ind), shape=(3, 4, 2))
+    same(got, want, "scatter_nd")
     # gather_nd inverts it on the written positions
-    _same(mx.nd.gather_nd(got, _nd(ind)), data, "round trip")
+    same(mx.nd.gather_nd(got, to_nd(ind)), data, "round trip")
     with pytest.raises(mx.MXNetError, match="scatter_nd"):
-        mx.nd.scatter_nd(_nd(data), _nd(ind), shape=(3, 4, 3))
+        mx.nd.scatter_nd(to_nd(data), to_nd(ind), shape=(3, 4, 3))
 
 
 # ----------------------------------------------------------------------------------------- topk
@@ -269,55 +252,55 @@ def _topk_ref(x, axis, k, is_ascend):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("is_ascend", [False, True])
-def test_topk(dtype, is_ascend):
+def test_topk(dtype, is_ascend, same, to_nd):
     rng = np.random.default_rng(0)
     # few distinct values: plenty of ties to check the tie-breaking order
     x = rng.integers(-2, 3, size=(3, 4, 5)).astype(dtype)
     for axis, k in itertools.product(range(-3, 3), (1, 2, 3)):
         vals, order = _topk_ref(x, axis, k, is_ascend)
-        v, i = mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="both", is_ascend=is_ascend)
-        _same(v, vals, "values axis %d k %d" % (axis, k))
-        _same(i, order.astype(np.float32), "indices axis %d k %d" % (axis, k))
-        _same(mx.nd.topk(_nd(x), axis=axis, k=k, is_ascend=is_ascend),
-              order.astype(np.float32), "default ret_typ indices")
-        _same(mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="value", is_ascend=is_ascend),
-              vals, "value")
+        v, i = mx.nd.topk(to_nd(x), axis=axis, k=k, ret_typ="both", is_ascend=is_ascend)
+        same(v, vals, "values axis %d k %d" % (axis, k))
+        same(i, order.astype(np.float32), "indices axis %d k %d" % (axis, k))
+        same(mx.nd.topk(to_nd(x), axis=axis, k=k, is_ascend=is_ascend),
+             order.astype(np.float32), "default ret_typ indices")
+        same(mx.nd.topk(to_nd(x), axis=axis, k=k, ret_typ="value", is_ascend=is_ascend),
+             vals, "value")
         mask = np.zeros(x.shape, dtype)
         np.put_along_axis(mask, order, 1, axis)
-        _same(mx.nd.topk(_nd(x), axis=axis, k=k, ret_typ="mask", is_ascend=is_ascend),
-              mask, "mask")
+        same(mx.nd.topk(to_nd(x), axis=axis, k=k, ret_typ="mask", is_ascend=is_ascend),
+             mask, "mask")
 
 
-def test_topk_forms():
+def test_topk_forms(same, to_nd):
     x = _rand((3, 5))
     flat = x.reshape(-1)
     order = np.argsort(-flat, kind="stable")
-    _same(mx.nd.topk(_nd(x), axis=None, k=3, ret_typ="value"), flat[order[:3]], "axis None")
-    _same(mx.nd.topk(_nd(x), axis="None", k=2), order[:2].astype(np.float32), "string None")
+    same(mx.nd.topk(to_nd(x), axis=None, k=3, ret_typ="value"), flat[order[:3]], "axis None")
+    same(mx.nd.topk(to_nd(x), axis="None", k=2), order[:2].astype(np.float32), "string None")
     full = np.argsort(-x, axis=-1, kind="stable").astype(np.float32)
-    _same(mx.nd.topk(_nd(x), k=0), full, "k < 1 sorts everything")
-    _same(mx.nd.topk(_nd(x), -1, 2, "indices", False, "int32"), full[:, :2].astype(np.int32),
-          "positional, int32 indices")
-    _same(_nd(x).topk(k=2, dtype="int64"), full[:, :2].astype(np.int64), "fluent")
-    single = mx.nd.topk(_nd(x), k=1, ret_typ="value")
+    same(mx.nd.topk(to_nd(x), k=0), full, "k < 1 sorts everything")
+    same(mx.nd.topk(to_nd(x), -1, 2, "indices", False, "int32"), full[:, :2].astype(np.int32),
+         "positional, int32 indices")
+    same(to_nd(x).topk(k=2, dtype="int64"), full[:, :2].astype(np.int64), "fluent")
+    single = mx.nd.topk(to_nd(x), k=1, ret_typ="value")
     assert isinstance(single, mx.nd.NDArray)
-    outs = [_nd(np.zeros((3, 2), np.float32)), _nd(np.zeros((3, 2), np.float64))]
-    res = mx.nd.topk(_nd(x), k=2, ret_typ="both", dtype="float64", out=outs)
+    outs = [to_nd(np.zeros((3, 2), np.float32)), to_nd(np.zeros((3, 2), np.float64))]
+    res = mx.nd.topk(to_nd(x), k=2, ret_typ="both", dtype="float64", out=outs)
     assert isinstance(res, list) and len(res) == 2
-    _same(outs[0], np.take_along_axis(x, full[:, :2].astype(int), 1), "out= values")
-    _same(outs[1], full[:, :2].astype(np.float64), "out= indices")
+    same(outs[0], np.take_along_axis(x, full[:, :2].astype(int), 1), "out= values")
+    same(outs[1], full[:, :2].astype(np.float64), "out= indices")
     op = mx.operator.get("topk")
     p = op.parse_params({"ret_typ": "both", "k": 2, "axis": 0, "dtype": "int32"})
     assert op.infer_shape(p, [(4, 3)])[1] == [(2, 3), (2, 3)]
     assert op.infer_type(p, [np.dtype(np.float64)])[1] == [np.float64, np.int32]
     with pytest.raises(mx.MXNetError, match=r"topk.*k must be.*\(3, 5\)"):
-        mx.nd.topk(_nd(x), k=6)
+        mx.nd.topk(to_nd(x), k=6)
 
 
 # ------------------------------------------------------------------------------- sort / argsort
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("is_ascend", [True, False])
-def test_sort_and_argsort(dtype, is_ascend):
+def test_sort_and_argsort(dtype, is_ascend, same, to_nd):
     rng = np.random.default_rng(0)
     x = rng.integers(-3, 4, size=(2, 3, 6)).astype(dtype)
     for axis in list(range(-3, 3)) + [None]:
@@ -325,28 +308,28 @@ def test_sort_and_argsort(dtype, is_ascend):
             vals, order = _topk_ref(x.reshape(-1), 0, x.size, is_ascend)
         else:
             vals, order = _topk_ref(x, axis, x.shape[axis], is_ascend)
-        _same(mx.nd.sort(_nd(x), axis=axis, is_ascend=is_ascend), vals, "sort %s" % axis)
-        _same(mx.nd.argsort(_nd(x), axis=axis, is_ascend=is_ascend),
-              order.astype(np.float32), "argsort %s (stable ties)" % axis)
+        same(mx.nd.sort(to_nd(x), axis=axis, is_ascend=is_ascend), vals, "sort %s" % axis)
+        same(mx.nd.argsort(to_nd(x), axis=axis, is_ascend=is_ascend),
+             order.astype(np.float32), "argsort %s (stable ties)" % axis)
 
 
-def test_sort_forms():
+def test_sort_forms(same, to_nd, infer):
     x = _rand((3, 4))
-    _same(mx.nd.sort(_nd(x)), np.sort(x, axis=-1), "defaults")
-    _same(_nd(x).sort(axis=0, is_ascend=False), np.sort(x, axis=0)[::-1], "fluent")
-    _same(mx.nd.sort(_nd(x), 0, "False"), np.sort(x, axis=0)[::-1], "positional string")
+    same(mx.nd.sort(to_nd(x)), np.sort(x, axis=-1), "defaults")
+    same(to_nd(x).sort(axis=0, is_ascend=False), np.sort(x, axis=0)[::-1], "fluent")
+    same(mx.nd.sort(to_nd(x), 0, "False"), np.sort(x, axis=0)[::-1], "positional string")
     order = np.argsort(x, axis=0, kind="stable")
-    _same(mx.nd.argsort(_nd(x), axis=0, dtype="int32"), order.astype(np.int32), "int32")
-    _same(_nd(x).argsort(), np.argsort(x, axis=-1).astype(np.float32), "fluent argsort")
-    out = _nd(np.zeros((3, 4), np.float32))
-    mx.nd.sort(_nd(x), out=out)
-    _same(out, np.sort(x, axis=-1), "out=")
-    assert _infer("argsort", {"axis": None}, [(3, 4)])[1] == [(12,)]
+    same(mx.nd.argsort(to_nd(x), axis=0, dtype="int32"), order.astype(np.int32), "int32")
+    same(to_nd(x).argsort(), np.argsort(x, axis=-1).astype(np.float32), "fluent argsort")
+    out = to_nd(np.zeros((3, 4), np.float32))
+    mx.nd.sort(to_nd(x), out=out)
+    same(out, np.sort(x, axis=-1), "out=")
+    assert infer("argsort", {"axis": None}, [(3, 4)])[1] == [(12,)]
     with pytest.raises(mx.MXNetError, match=r"sort.*out of range.*\(3, 4\)"):
-        mx.nd.sort(_nd(x), axis=2)
+        mx.nd.sort(to_nd(x), axis=2)
 
 
-def test_every_op_runs_on_ctx(ctx):
+def test_every_op_runs_on_ctx(ctx, on_ctx_like_cpu):
     """One representative call per op on the device under test (CPU, and GPU when
     present), compared with the CPU result."""
     rng = np.random.default_rng(0)
@@ -365,50 +348,11 @@ def test_every_op_runs_on_ctx(ctx):
         ("sort", [x], {"is_ascend": False}),
         ("argsort", [x], {"axis": None, "is_ascend": False}),
     ]
-    for name, ins, params in cases:
-        want = getattr(mx.nd, name)(*[_nd(a) for a in ins], **params)
-        got = getattr(mx.nd, name)(*[_nd(a, ctx) for a in ins], **params)
-        assert got.context == ctx
-        _same(got, want.asnumpy(), name)
+    on_ctx_like_cpu(cases, ctx)
 
 
 
 # ------------------------------------------------------------------------------------ gradients
-def _vjp(op, inputs, params, heads, wrt):
-    """Autograd's gradients of ``mx.nd.op.<op>(*inputs, **params)`` w.r.t. ``wrt`` for
-    head gradients ``heads`` (one per visible output; None: no head for that output)."""
-    xs = [_nd(a) for a in inputs]
-    for i in wrt:
-        xs[i].attach_grad()
-    with mx.autograd.record():
-        out = getattr(mx.nd.op, op)(*xs, **params)
-    outs = out if isinstance(out, list) else [out]
-    pairs = [(o, _nd(np.asarray(h, o.dtype))) for o, h in zip(outs, heads) if h is not None]
-    mx.autograd.backward([o for o, _ in pairs], head_grads=[h for _, h in pairs])
-    return [xs[i].grad.asnumpy() for i in wrt]
-
-
-def _linear_vjp(f, inputs, heads, wrt):
-    """J^T h of a NumPy function affine in ``inputs[wrt]``, from unit inputs."""
-    x = inputs[wrt]
-
-    def at(v):
-        args = list(inputs)
-        args[wrt] = v
-        outs = f(*args)
-        outs = outs if isinstance(outs, list) else [outs]
-        return sum(float(np.sum(np.asarray(o, np.float64) * h))
-                   for o, h in zip(outs, heads) if h is not None)
-
-    base = at(np.zeros_like(x))  # other inputs may contribute a constant
-    g = np.zeros(x.size)
-    for j in range(x.size):
-        e = np.zeros(x.size, x.dtype)
-        e[j] = 1
-        g[j] = at(e.reshape(x.shape)) - base
-    return g.reshape(x.shape)
-
-
 def _ordered(x, axis, k, ascend):
     """f(v) = v gathered at the (fixed) top-k order of ``x``: linear in v."""
     if axis is None:
@@ -477,24 +421,16 @@ def _scatter_add(d, i, shape):
     return out
 
 
-def _case_id(case):
-    return "%s-%s" % (case[0], "-".join("%s=%s" % kv for kv in sorted(case[2].items())))
-
-
-@pytest.mark.parametrize("case", GRAD_CASES, ids=[_case_id(c) for c in GRAD_CASES])
-def test_gradient_is_exact(case):
+@pytest.mark.parametrize("case", GRAD_CASES)  # ids: conftest.py
+def test_gradient_is_exact(case, exact_vjp, to_nd):
     name, inputs, params, ref, wrt = case
     rng = np.random.default_rng(2)
-    outs = getattr(mx.nd.op, name)(*[_nd(a) for a in inputs], **params)
+    outs = getattr(mx.nd.op, name)(*[to_nd(a) for a in inputs], **params)
     outs = outs if isinstance(outs, list) else [outs]
     # no head on the indices output of topk 'both': it is not differentiable
     heads = [rng.standard_normal(o.shape) if k == 0 or name != "topk" else None
              for k, o in enumerate(outs)]
-    got = _vjp(name, inputs, params, heads, wrt)
-    for g, i in zip(got, wrt):
-        want = _linear_vjp(ref, inputs, heads, i)
-        assert g.dtype == inputs[i].dtype
-        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12, err_msg="input %d" % i)
+    exact_vjp(name, inputs, params, ref, heads, wrt)
     if name == "topk" and params["ret_typ"] == "both":
         # the indices output would need a NumPy reference of its own; the values are
         # covered by test_topk
@@ -503,24 +439,24 @@ def test_gradient_is_exact(case):
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
-def test_take_gradient_accumulates_in_the_input_dtype(dtype):
+def test_take_gradient_accumulates_in_the_input_dtype(dtype, vjp):
     """Repeated indices add up (in float64, then cast), for low precision too."""
     a = np.zeros((3, 2), dtype)
     idx = np.array([2.0, 2.0, 2.0, 0.0] * 25)
-    (g,) = _vjp("take", [a, idx], {}, [np.full((100, 2), 0.1)], [0])
+    (g,) = vjp("take", [a, idx], {}, [np.full((100, 2), 0.1)], [0])
     assert g.dtype == dtype
     np.testing.assert_allclose(g, np.array([[2.5, 2.5], [0, 0], [7.5, 7.5]]), rtol=1e-3)
 
 
-def test_index_inputs_get_zero_gradient():
+def test_index_inputs_get_zero_gradient(vjp, to_nd):
     a = _rand((4, 3)).astype(np.float64)
     i = np.array([1.0, 3.0])
     for name, ins, params in [("take", [a, i], {}), ("pick", [a, i[:1].repeat(4)], {}),
                               ("batch_take", [a, np.arange(4.0) % 3], {}),
                               ("gather_nd", [a, i.reshape(1, 2)], {}),
                               ("where", [a, a, a], {})]:
-        out = getattr(mx.nd.op, name)(*[_nd(x) for x in ins], **params)
-        g = _vjp(name, ins, params, [np.ones(out.shape)], [1 if name != "where" else 0])[0]
+        out = getattr(mx.nd.op, name)(*[to_nd(x) for x in ins], **params)
+        g = vjp(name, ins, params, [np.ones(out.shape)], [1 if name != "where" else 0])[0]
         np.testing.assert_array_equal(g, np.zeros_like(g), err_msg=name)
 
 
@@ -530,13 +466,13 @@ def test_index_inputs_get_zero_gradient():
     ("topk", [_S], {"k": 2}),
     ("topk", [_S], {"k": 2, "ret_typ": "mask"}),
 ])
-def test_discrete_ops_have_zero_gradient(name, inputs, params):
-    out = getattr(mx.nd.op, name)(*[_nd(a) for a in inputs], **params)
-    (g,) = _vjp(name, inputs, params, [np.ones(out.shape)], [0])
+def test_discrete_ops_have_zero_gradient(name, inputs, params, vjp, to_nd):
+    out = getattr(mx.nd.op, name)(*[to_nd(a) for a in inputs], **params)
+    (g,) = vjp(name, inputs, params, [np.ones(out.shape)], [0])
     np.testing.assert_array_equal(g, np.zeros_like(inputs[0]))
 
 
-def test_second_order_through_fused_scatters():
+def test_second_order_through_fused_scatters(to_nd):
     """With create_graph, d<J^T h, w>/dh = J w: the scatter kernels differentiate back
     into the gathers (take, pick, batch_take, gather_nd, where)."""
     rng = np.random.default_rng(4)
@@ -546,44 +482,44 @@ def test_second_order_through_fused_scatters():
              ("batch_take", [np.array([0.0, 3.0, 3.0, 1.0, 2.0])], {}),
              ("gather_nd", [_GI], {})]
     for name, extra, params in cases:
-        x = _nd(a)
+        x = to_nd(a)
         x.attach_grad()
         fn = getattr(mx.nd.op, name)
-        h = _nd(rng.standard_normal(fn(x, *[_nd(e) for e in extra], **params).shape))
+        h = to_nd(rng.standard_normal(fn(x, *[to_nd(e) for e in extra], **params).shape))
         h.attach_grad()
         w = rng.standard_normal(a.shape)
         with mx.autograd.record():
-            y = fn(x, *[_nd(e) for e in extra], **params)
+            y = fn(x, *[to_nd(e) for e in extra], **params)
             (gx,) = mx.autograd.grad([y], [x], head_grads=[h], create_graph=True)
-            z = (gx * _nd(w)).sum()
+            z = (gx * to_nd(w)).sum()
         z.backward()
-        jw = fn(_nd(w), *[_nd(e) for e in extra], **params)
+        jw = fn(to_nd(w), *[to_nd(e) for e in extra], **params)
         np.testing.assert_allclose(h.grad.asnumpy(), jw.asnumpy(), rtol=1e-12, err_msg=name)
     # where: the x and y parts of the head gradient recombine by the condition
-    c = _nd(np.array([1.0, 0.0, 1.0, 0.0, 1.0]))
-    x, y = _nd(a), _nd(-a)
+    c = to_nd(np.array([1.0, 0.0, 1.0, 0.0, 1.0]))
+    x, y = to_nd(a), to_nd(-a)
     x.attach_grad()
     y.attach_grad()
-    h = _nd(rng.standard_normal(a.shape))
+    h = to_nd(rng.standard_normal(a.shape))
     h.attach_grad()
     w1, w2 = rng.standard_normal(a.shape), rng.standard_normal(a.shape)
     with mx.autograd.record():
         out = mx.nd.where(c, x, y)
         gx, gy = mx.autograd.grad([out], [x, y], head_grads=[h], create_graph=True)
-        z = (gx * _nd(w1) + gy * _nd(w2)).sum()
+        z = (gx * to_nd(w1) + gy * to_nd(w2)).sum()
     z.backward()
     want = np.where(np.array([1, 0, 1, 0, 1])[:, None] != 0, w1, w2)
     np.testing.assert_allclose(h.grad.asnumpy(), want, rtol=1e-12)
 
 
-def test_backward_gather_nd_forms_and_errors():
+def test_backward_gather_nd_forms_and_errors(same, to_nd):
     d = np.array([1.0, 2.0, 3.0])
     i = np.array([[1, 1, 0]], np.float64)
-    got = mx.nd.op._backward_gather_nd(_nd(d), _nd(i), shape=(2,))
-    _same(got, np.array([3.0, 3.0]), "shape parameter")
-    got = mx.nd.op._backward_gather_nd(_nd(d[:, None]), _nd(i), shape=(2, 1))
-    _same(got, np.array([[3.0], [3.0]]), "shape parameter, trailing axis")
-    got = mx.nd.op._backward_gather_nd(_nd(d), _nd(i), _nd(np.zeros((3,))))
-    _same(got, np.array([3.0, 3.0, 0.0]), "like input")
+    got = mx.nd.op._backward_gather_nd(to_nd(d), to_nd(i), shape=(2,))
+    same(got, np.array([3.0, 3.0]), "shape parameter")
+    got = mx.nd.op._backward_gather_nd(to_nd(d[:, None]), to_nd(i), shape=(2, 1))
+    same(got, np.array([[3.0], [3.0]]), "shape parameter, trailing axis")
+    got = mx.nd.op._backward_gather_nd(to_nd(d), to_nd(i), to_nd(np.zeros((3,))))
+    same(got, np.array([3.0, 3.0, 0.0]), "like input")
     with pytest.raises(mx.MXNetError, match="_backward_gather_nd"):
-        mx.nd.op._backward_gather_nd(_nd(d), _nd(i), shape=(2, 2)).wait_to_read()
+        mx.nd.op._backward_gather_nd(to_nd(d), to_nd(i), shape=(2, 2)).wait_to_read()

@@ -143,3 +143,36 @@ def test_register_refuses_duplicates():
         mx.operator.registry.register(OpDef("exp", forward=lambda *a: None))
     with pytest.raises(mx.MXNetError, match="unknown operator"):
         get("NoSuchOp")
+
+
+def _distinct_ops():
+    seen = {}
+    for n in list_ops():
+        op = get(n)
+        if not n.startswith("_test_") and op.name not in seen:
+            seen[op.name] = op
+    return list(seen.values())
+
+
+def test_every_op_rejects_unknown_parameters():
+    """A sweep over the whole registry: a misspelt parameter is an MXNetError naming the
+    op and the parameter, never a TypeError from deep inside."""
+    for op in _distinct_ops():
+        fn = getattr(mx.nd.op, op.name)
+        with pytest.raises(mx.MXNetError) as info:
+            mx.nd.waitall()
+            fn(mx.nd.ones((2, 2)), bogus_param=1)
+        msg = str(info.value)
+        if op.name in ("Custom", "_backward_Custom"):  # op_type is checked first
+            assert "Custom: required parameter op_type missing" in msg
+        else:
+            assert "Operator %s" % op.name in msg and "bogus_param" in msg, (op.name, msg)
+
+
+def test_every_fixed_input_op_rejects_an_extra_input():
+    for op in _distinct_ops():
+        if op.varargs or not op.all_inputs:
+            continue
+        fn = getattr(mx.nd.op, op.name)
+        with pytest.raises(mx.MXNetError, match="Operator %s expects" % op.name):
+            fn(*[mx.nd.ones((2, 2))] * (len(op.all_inputs) + 1))

@@ -13,12 +13,16 @@ from typing import Optional
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "is_np_array", "getenv", "setenv"]
 
-_state = threading.local()
+class _ThreadState(threading.local):
+    np_shape = False  # a class default keeps lookups free of AttributeError handling
+
+
+_state = _ThreadState()
 
 
 def is_np_shape() -> bool:
     """Whether NumPy shape semantics (0-d and zero-size arrays, V3 files) are on."""
-    return getattr(_state, "np_shape", False)
+    return _state.np_shape
 
 
 def set_np_shape(active: bool) -> bool:

@@ -33,7 +33,7 @@ def record(op: OpDef, p: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> 
     """Report an op application that did not go through :func:`invoke` (views made by
     ``reshape``) to autograd while recording is on."""
     hook = _hook[0]
-    if hook is not None and getattr(_state, "record", False):
+    if hook is not None and _state.record:
         hook(op, p, inputs, outputs)
 
 
@@ -127,7 +127,7 @@ def invoke(op: OpDef, inputs: Sequence[Any], p: Any, out: Any = None,
             mut.append(const[i])
     if op.resources and op.uses_random(p):
         mut.append(rng_var(ctx))
-    train = getattr(_state, "train", False)
+    train = _state.train
     opctx = _opctx.get((ctx, train)) or OpCtx.get(ctx, train)
     if op.cost is None:
         cost = odata[0].size * (len(ins) + len(odata)) if odata else 0
@@ -136,7 +136,7 @@ def invoke(op: OpDef, inputs: Sequence[Any], p: Any, out: Any = None,
     _engine.get().push(functools.partial(forward, opctx, ins, odata, p), ctx, const, mut,
                        0, op.name, cost)
     hook = _hook[0]
-    if hook is not None and getattr(_state, "record", False):
+    if hook is not None and _state.record:
         hook(op, p, inputs, outs)
     nvis = op.fixed_num_outputs if op._visible_outputs is None else None
     if nvis is None:

@@ -278,29 +278,36 @@ def infer_same_type(p: Any, dtypes: list):
 
 
 # --------------------------------------------------------------------- kernel context
-_state = threading.local()
+class _ThreadState(threading.local):
+    # class-level defaults: a missing per-thread attribute would make every lookup on the
+    # hot path raise and catch an AttributeError inside getattr
+    train = False
+    record = False
+
+
+_state = _ThreadState()
 
 
 def is_training() -> bool:
     """Whether ops run in training mode on this thread (Dropout, BatchNorm)."""
-    return getattr(_state, "train", False)
+    return _state.train
 
 
 def is_recording() -> bool:
     """Whether imperative ops are being recorded for autograd on this thread."""
-    return getattr(_state, "record", False)
+    return _state.record
 
 
 def set_recording(flag: bool) -> bool:
     """Set the recording flag of this thread; returns the previous value."""
-    prev = getattr(_state, "record", False)
+    prev = _state.record
     _state.record = bool(flag)
     return prev
 
 
 def set_training(flag: bool) -> bool:
     """Set the training flag of this thread; returns the previous value."""
-    prev = getattr(_state, "train", False)
+    prev = _state.train
     _state.train = bool(flag)
     return prev
 

@@ -267,7 +267,7 @@ def _head_grads(heads: list, head_grads: Any) -> list:
     from .ndarray.creation import ones
     if head_grads is None:
         return [ones(h.shape, ctx=h._ctx, dtype=h._data.dtype) for h in heads]
-    hg = _as_list(head_grads) if not isinstance(head_grads, (list, tuple)) else list(head_grads)
+    hg = _as_list(head_grads)
     if len(hg) != len(heads):
         raise MXNetError("backward: %d heads but %d head gradients" % (len(heads), len(hg)))
     out = []

@@ -9,9 +9,13 @@ from . import ndarray
 from . import ndarray as nd
 from . import random
 from . import autograd
+from . import name, attribute
+from .attribute import AttrScope
+from . import symbol
+from . import symbol as sym
 from . import random as rnd
 from . import test_utils
 
 __all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
            "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
-           "operator", "autograd", "random", "rnd", "test_utils", "util"]
+           "operator", "autograd", "symbol", "sym", "name", "attribute", "AttrScope", "random", "rnd", "test_utils", "util"]

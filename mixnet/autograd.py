@@ -427,14 +427,52 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Optio
 
 
 def get_symbol(x: NDArray) -> Any:
-    """``get_symbol(x)``: the recorded computation of ``x`` as a Symbol (needs the Symbol
-    layer)."""
-    try:
-        from .symbol import trace
-    except ImportError:
-        raise MXNetError("autograd.get_symbol needs mixnet.symbol, which is not available "
-                         "yet") from None
-    return trace.from_autograd(x)
+    """``get_symbol(x)``: the recorded computation of ``x`` as a Symbol. Variables become
+    ``var<i>``, arrays used without history ``const<i>``; ops keep their parameters.
+    Python-level nodes (``Function``, indexing) have no symbolic form and raise."""
+    from .symbol.graph import Entry as GEntry, Node as GNode
+    from .symbol.symbol import Symbol
+    if not isinstance(x._ag, Entry):
+        raise MXNetError("get_symbol: the array is not the result of a recorded operation")
+    made: dict = {}
+    counts = {"var": 0, "const": 0}
+
+    def leaf(kind: str, key: Any) -> GNode:
+        if key not in made:
+            made[key] = GNode(None, "%s%d" % (kind, counts[kind]))
+            counts[kind] += 1
+        return made[key]
+    order = sorted(_reachable(x._ag.node), key=lambda n: n.seq)
+    names: dict = {}
+    for n in order:
+        if n.op is None:
+            raise MXNetError("get_symbol: %s was recorded from Python (autograd.Function "
+                             "or indexing) and has no symbolic form" % n.name)
+        inputs = []
+        for k, s in enumerate(n.sources):
+            if isinstance(s, Entry):
+                inputs.append(GEntry(made[id(s.node)], s.index))
+            elif isinstance(s, Leaf):
+                inputs.append(GEntry(leaf("var", id(s))))
+            else:
+                inputs.append(GEntry(leaf("const", (id(n), k))))
+        hint = n.op.name.lower()
+        names[hint] = names.get(hint, -1) + 1
+        node = GNode(n.op, "%s%d" % (hint, names[hint]), n.op.param_strings(n.p), inputs)
+        node._p = n.p
+        made[id(n)] = node
+    return Symbol([GEntry(made[id(x._ag.node)], x._ag.index)])
+
+
+def _reachable(node: Node) -> list:
+    seen: dict = {}
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) not in seen:
+            seen[id(n)] = n
+            stack.extend(s.node for s in n.sources if isinstance(s, Entry))
+    return list(seen.values())
 
 
 # ------------------------------------------------------------------------ Function

@@ -278,3 +278,20 @@ def test_function_errors():
         y.backward()
     with pytest.raises(mx.MXNetError, match="called only once"):
         f(x)
+
+
+# ----------------------------------------------------------------------------- get_symbol
+def test_get_symbol_of_recorded_graph():
+    x = _var(np.ones((2, 3)))
+    w = mx.nd.ones((4, 3), dtype=np.float64)
+    with ag.record():
+        z = mx.nd.relu(mx.nd.FullyConnected(x, w, no_bias=True, num_hidden=4)) * 2
+    s = ag.get_symbol(z)
+    assert s.list_arguments() == ["var0", "const0"]
+    assert s.infer_shape(var0=(2, 3), const0=(4, 3))[1] == [(2, 4)]
+    with pytest.raises(mx.MXNetError, match="not the result of a recorded operation"):
+        ag.get_symbol(x)
+    with ag.record():
+        y = _Sigmoid()(x)
+    with pytest.raises(mx.MXNetError, match="no symbolic form"):
+        ag.get_symbol(y)

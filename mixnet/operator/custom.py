@@ -175,9 +175,9 @@ def _inputs(p: Any) -> list:
 def _infer_shape(p: Any, shapes: list):
     prop = get_prop(p)
     nout = len(prop.list_outputs())
-    if any(s is None for s in shapes):
-        return shapes, [None] * nout
     nargs = len(prop.list_arguments())
+    if any(s is None for s in shapes[:nargs]):  # the prop sees argument shapes only
+        return shapes, [None] * nout
     res = prop.infer_shape([list(s) for s in shapes[:nargs]])
     args, outs = res[0], res[1]
     aux = res[2] if len(res) > 2 else []
@@ -187,7 +187,7 @@ def _infer_shape(p: Any, shapes: list):
                          "%d and %d" % (type(prop).__name__, len(done), len(outs),
                                         len(shapes), nout))
     for name, given, got in zip(_inputs(p), shapes, done):
-        if tuple(given) != got:
+        if given is not None and tuple(given) != got:
             raise MXNetError("%s.infer_shape: input %s has shape %s but infer_shape says %s"
                              % (type(prop).__name__, name, tuple(given), got))
     return done, [tuple(s) for s in outs]

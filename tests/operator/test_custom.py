@@ -137,3 +137,11 @@ def test_custom_op_kwargs_reach_the_prop_as_strings():
                      flag=True, shape=(2, 3))
     assert_almost_equal(y, [1.0, 1.0])
     assert seen[-1] == {"k": "3", "flag": "True", "shape": "(2, 3)"}
+
+
+def test_custom_symbol_lists_the_prop_names():
+    s = mx.sym.Custom(mx.sym.Variable("x"), op_type="_test_npsquare", name="sq")
+    assert s.list_arguments() == ["x"]
+    assert s.list_auxiliary_states() == ["sq_count"]
+    assert s.infer_shape(x=(3, 2)) == ([(3, 2)], [(3, 2)], [(1,)])
+    assert s.attr("op_type") == "_test_npsquare"

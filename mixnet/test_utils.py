@@ -7,6 +7,9 @@ global generator, so one seed (the test suite's autouse fixture) makes a test re
 :func:`check_op` is the one oracle helper for operator tests: shape, then dtype, then
 values against a NumPy reference and/or an MXNet 1.9.1 fixture, then gradients by a
 random directional derivative in float64, then the errors bad inputs must raise.
+For symbols, MXNet's executor-based helpers: :func:`check_symbolic_forward`,
+:func:`check_symbolic_backward` and :func:`check_numeric_gradient` (which also keeps a
+form taking a callable).
 
 Importing this module never imports pytest, so user code may use it too.
 """
@@ -33,6 +36,7 @@ __all__ = [
     "find_max_violation", "almost_equal", "assert_almost_equal", "assert_allclose", "same",
     "assert_exception", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd", "rand_ndarray",
     "random_arrays", "environment", "list_gpus", "numeric_grad", "check_numeric_gradient",
+    "check_symbolic_forward", "check_symbolic_backward",
     "check_op", "load_op_fixtures", "check_op_fixture",
 ]
 
@@ -449,8 +453,8 @@ def _require_callable(f: Any, who: str) -> None:
     package = sys.modules[__package__]
     symbol_cls = getattr(getattr(package, "symbol", None), "Symbol", None)
     if not callable(f) or (symbol_cls is not None and isinstance(f, symbol_cls)):
-        raise MXNetError("%s: expected a callable, got %s; the form taking a Symbol (checked "
-                         "through an executor) arrives with mx.sym" % (who, type(f).__name__))
+        raise MXNetError("%s: expected a callable (or, where the helper has that form, a "
+                         "Symbol), got %s" % (who, type(f).__name__))
 
 
 def _objective(outputs: Sequence[np.ndarray], heads: Sequence[np.ndarray]) -> float:
@@ -596,34 +600,153 @@ def _autograd_vjp(fn: Callable, location: Sequence[np.ndarray], nodes: Sequence[
     return grads
 
 
-def check_numeric_gradient(sym: Callable, location: Sequence[np.ndarray], aux_states: Any = None,
+def _symbol_class() -> Any:
+    """``mixnet.symbol.Symbol`` if the symbol package is importable, else None."""
+    try:
+        return importlib.import_module(".symbol", __package__).Symbol
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+
+def _is_symbol(x: Any) -> bool:
+    cls = _symbol_class()
+    return cls is not None and isinstance(x, cls)
+
+
+def _as_dtype_array(v: Any, dtype: Any) -> np.ndarray:
+    """A host copy of ``v``; cast to ``dtype`` unless it is ``'asnumpy'`` (MXNet's spelling
+    for "keep each array's own dtype")."""
+    a = np.array(_raw(v))
+    if isinstance(dtype, str) and dtype == "asnumpy":
+        return a
+    return a.astype(normalize_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype))
+
+
+def _parse_location(sym: Any, location: Any, dtype: Any, who: str) -> dict:
+    """``{argument name: NumPy array}`` from a list in ``list_arguments()`` order or a dict
+    naming every argument, as MXNet's helpers accept."""
+    names = sym.list_arguments()
+    if isinstance(location, dict):
+        missing = [n for n in names if n not in location]
+        extra = sorted(k for k in location if k not in names)
+        if missing or extra:
+            raise MXNetError("%s: the location's keys do not match the symbol's arguments %s "
+                             "(missing %s, unknown %s)" % (who, names, missing, extra))
+        return {n: _as_dtype_array(location[n], dtype) for n in names}
+    values = _as_list(location)
+    if len(values) != len(names):
+        raise MXNetError("%s: location has %d array(s), the symbol has %d argument(s) %s"
+                         % (who, len(values), len(names), names))
+    return {n: _as_dtype_array(v, dtype) for n, v in zip(names, values)}
+
+
+def _parse_aux_states(sym: Any, aux_states: Any, dtype: Any, who: str) -> Optional[dict]:
+    """``{aux name: NumPy array}`` from a list in ``list_auxiliary_states()`` order or a
+    dict, or None when none are given."""
+    if aux_states is None:
+        return None
+    names = sym.list_auxiliary_states()
+    if isinstance(aux_states, dict):
+        missing = [n for n in names if n not in aux_states]
+        extra = sorted(k for k in aux_states if k not in names)
+        if missing or extra:
+            raise MXNetError("%s: aux_states keys do not match the symbol's auxiliary states "
+                             "%s (missing %s, unknown %s)" % (who, names, missing, extra))
+        return {n: _as_dtype_array(aux_states[n], dtype) for n in names}
+    values = _as_list(aux_states)
+    if len(values) != len(names):
+        raise MXNetError("%s: aux_states has %d array(s), the symbol has %d auxiliary "
+                         "state(s) %s" % (who, len(values), len(names), names))
+    return {n: _as_dtype_array(v, dtype) for n, v in zip(names, values)}
+
+
+_GRAD_REQS = ("write", "add", "null")
+
+
+def _parse_grad_req(sym: Any, grad_req: Any, who: str) -> dict:
+    """``{argument name: 'write' | 'add' | 'null'}`` from a string, a list in argument
+    order or a dict (arguments a dict leaves out get 'null', as in ``bind``)."""
+    names = sym.list_arguments()
+    if isinstance(grad_req, str):
+        req = {n: grad_req for n in names}
+    elif isinstance(grad_req, (list, tuple)):
+        if len(grad_req) != len(names):
+            raise MXNetError("%s: grad_req has %d entries, the symbol has %d argument(s) %s"
+                             % (who, len(grad_req), len(names), names))
+        req = dict(zip(names, grad_req))
+    elif isinstance(grad_req, dict):
+        unknown = sorted(k for k in grad_req if k not in names)
+        if unknown:
+            raise MXNetError("%s: grad_req names %s, which are not arguments of the symbol %s"
+                             % (who, unknown, names))
+        req = {n: grad_req.get(n, "null") for n in names}
+    else:
+        raise MXNetError("%s: grad_req must be a str, list or dict, got %s"
+                         % (who, type(grad_req).__name__))
+    for n, r in req.items():
+        if r not in _GRAD_REQS:
+            raise MXNetError("%s: grad_req %r for argument %s is not one of %s"
+                             % (who, r, n, _GRAD_REQS))
+    return req
+
+
+def _dense_only(stypes: Optional[dict], who: str) -> None:
+    for name, st in (stypes or {}).items():
+        if st != "default":
+            raise MXNetError("%s: storage type %r for %s is not available yet (only dense "
+                             "'default' arrays exist)" % (who, st, name))
+
+
+def _nd_of(a: np.ndarray, ctx: Context) -> NDArray:
+    return _nd.array(a, ctx=ctx, dtype=a.dtype)
+
+
+def check_numeric_gradient(sym: Any, location: Any, aux_states: Any = None,
                            numeric_eps: float = 1e-3, rtol: float = 1e-2,
-                           atol: Optional[float] = None,
-                           grad_nodes: Optional[Sequence[int]] = None,
+                           atol: Optional[float] = None, grad_nodes: Any = None,
                            use_forward_train: bool = True, ctx: Optional[Context] = None,
-                           grad_stype_dict: Any = None, dtype: Any = np.float32, *,
-                           vjp: Optional[Callable] = None) -> tuple:
+                           grad_stype_dict: Optional[dict] = None, dtype: Any = np.float32, *,
+                           vjp: Optional[Callable] = None) -> Any:
     """``mx.test_utils.check_numeric_gradient(sym, location, aux_states=None,
     numeric_eps=1e-3, rtol=1e-2, atol=None, grad_nodes=None, use_forward_train=True,
-    ctx=None, grad_stype_dict=None, dtype=float32)``, for now taking a callable: checks the
-    analytic gradient of ``sym`` at ``location`` (a list of NumPy arrays) by a
-    random directional derivative computed in float64: ``<grad, v>`` against
-    ``(phi(x + eps v) - phi(x - eps v)) / (2 eps)`` where ``phi`` is the inner product of
-    the outputs with random head gradients. With ``vjp`` given, ``sym`` is a NumPy
+    ctx=None, grad_stype_dict=None, dtype=float32)``: check a gradient against central
+    finite differences. Raises ``AssertionError`` on mismatch.
+
+    **Symbol form** (MXNet's): ``location`` is a list of arrays in ``list_arguments()``
+    order or a dict naming every argument; ``aux_states`` likewise for
+    ``list_auxiliary_states()``. All arrays are cast to ``dtype`` (``'asnumpy'`` keeps
+    theirs). ``grad_nodes`` is a list of argument names (req ``'write'``) or a dict
+    ``{name: 'write'|'add'|'null'}``; default every argument. The symbol is bound once with
+    ``simple_bind``; random head gradients ``proj = U[0.1, 1.1)`` (one per float output)
+    make the scalar ``phi = sum_k <out_k, proj_k>`` (in float64); the executor's backward
+    with ``out_grads=proj`` gives the analytic gradient (grad buffers pre-filled with small
+    random values, so ``'add'`` is checked as ``grad - initial`` and ``'null'`` as
+    untouched); the numeric one perturbs each element by ``±numeric_eps/2`` and runs
+    ``forward(is_train=use_forward_train)``, resetting ``aux_states`` before each run. Each
+    node is compared elementwise with ``rtol``, ``atol`` (default 1e-3; 1e-6 for float64,
+    1e-1 for float16). Costs two forwards per checked element: keep shapes small.
+    ``grad_stype_dict`` may only name ``'default'`` storage. Returns
+    ``(analytic, numeric)``, dicts by argument name.
+
+    **Callable form**: ``sym`` is a function and ``location`` a list of NumPy arrays; the
+    check is one random directional derivative in float64, ``<grad, v>`` against
+    ``(phi(x + eps v) - phi(x - eps v)) / (2 eps)``. With ``vjp`` given, ``sym`` is a NumPy
     function and ``vjp(heads, *inputs)`` returns the input gradients (a list, ``None`` for
-    inputs without one); it is called with float inputs cast to ``dtype``. Without
-    ``vjp``, ``sym`` takes and returns NDArrays on ``ctx`` and the analytic side comes
-    from ``mixnet.autograd`` (``MXNetError`` while autograd does not exist).
-    ``grad_nodes`` lists input indices (default: every float input); ``atol`` defaults to
-    1e-3 (1e-6 for float64 ``dtype``, 1e-1 for float16). The form taking a Symbol (checked
-    through an executor, with ``aux_states`` and ``grad_stype_dict``) arrives with mx.sym;
-    passing something that is not callable raises ``MXNetError``. Raises
-    ``AssertionError`` on mismatch, naming the inputs whose gradient is wrong; returns
-    ``(analytic, numeric)``."""
+    inputs without one); without it, ``sym`` takes and returns NDArrays on ``ctx`` and the
+    analytic side comes from ``mixnet.autograd``. ``grad_nodes`` lists input indices
+    (default: every float input); ``aux_states``/``grad_stype_dict`` are Symbol-only.
+    Returns ``(analytic, numeric)`` directional derivatives."""
+    if _is_symbol(sym):
+        if vjp is not None:
+            raise MXNetError("check_numeric_gradient: vjp= belongs to the callable form; a "
+                             "Symbol's gradient comes from its executor")
+        return _check_numeric_gradient_symbol(sym, location, aux_states, numeric_eps, rtol,
+                                              atol, grad_nodes, use_forward_train, ctx,
+                                              grad_stype_dict, dtype)
     _require_callable(sym, "check_numeric_gradient")
     if aux_states is not None or grad_stype_dict is not None:
         raise MXNetError("check_numeric_gradient: aux_states and grad_stype_dict belong to the "
-                         "Symbol form, which arrives with mx.sym")
+                         "Symbol form; pass a Symbol to use them")
     if isinstance(location, dict):
         raise MXNetError("check_numeric_gradient: a dict location needs the Symbol form; pass "
                          "a list of arrays in argument order")
@@ -631,7 +754,7 @@ def check_numeric_gradient(sym: Callable, location: Sequence[np.ndarray], aux_st
     nodes = _grad_nodes(xs, grad_nodes)
     dt = np.dtype(dtype)
     if atol is None:
-        atol = {"float16": 1e-1, "bfloat16": 1e-1, "float64": 1e-6}.get(_precision_class(dt), 1e-3)
+        atol = _default_grad_atol(dt)
     name = getattr(sym, "__name__", type(sym).__name__)
     if vjp is not None:
         cast = [x.astype(dt) if i in nodes else x for i, x in enumerate(xs)]
@@ -649,6 +772,245 @@ def check_numeric_gradient(sym: Callable, location: Sequence[np.ndarray], aux_st
                                           for i, x in enumerate(xs)],
                                     nodes, heads, ctx, use_forward_train),
         xs, nodes, numeric_eps, rtol, atol, "check_numeric_gradient(%s)" % name)
+
+
+def _default_grad_atol(dt: Any) -> float:
+    if isinstance(dt, str) and dt == "asnumpy":
+        return 1e-3
+    return {"float16": 1e-1, "bfloat16": 1e-1, "float64": 1e-6}.get(
+        _precision_class(np.dtype(dt)), 1e-3)
+
+
+def _check_numeric_gradient_symbol(sym: Any, location: Any, aux_states: Any, eps: float,
+                                   rtol: float, atol: Optional[float], grad_nodes: Any,
+                                   use_forward_train: bool, ctx: Optional[Context],
+                                   grad_stype_dict: Optional[dict], dtype: Any) -> tuple:
+    who = "check_numeric_gradient"
+    ctx = ctx or default_context()
+    _dense_only(grad_stype_dict, who)
+    args = sym.list_arguments()
+    loc = _parse_location(sym, location, dtype, who)
+    aux = _parse_aux_states(sym, aux_states, dtype, who)
+    if grad_nodes is None:
+        req = {n: "write" for n in args}
+    elif isinstance(grad_nodes, dict):
+        req = _parse_grad_req(sym, grad_nodes, who)
+        req = {n: r for n, r in req.items() if n in grad_nodes}
+    else:
+        names = [grad_nodes] if isinstance(grad_nodes, str) else list(grad_nodes)
+        unknown = [n for n in names if n not in args]
+        if unknown:
+            raise MXNetError("%s: grad_nodes %s are not arguments of the symbol %s"
+                             % (who, unknown, args))
+        req = {n: "write" for n in names}
+    for n in req:
+        if not _is_float(loc[n].dtype):
+            raise MXNetError("%s: argument %s has dtype %s, which has no gradient"
+                             % (who, n, _dname(loc[n].dtype)))
+    if atol is None:
+        atol = _default_grad_atol(dtype)
+    nodes = [n for n in args if n in req]  # argument order, for stable messages
+
+    exe = sym.simple_bind(ctx, grad_req={n: req.get(n, "null") for n in args},
+                          type_dict={n: v.dtype for n, v in loc.items()},
+                          **{n: v.shape for n, v in loc.items()})
+    for n, v in loc.items():
+        exe.arg_dict[n][:] = v
+
+    def reset_aux() -> None:
+        # a training forward updates running statistics: every run starts from the same ones
+        if aux is not None:
+            for n, v in aux.items():
+                exe.aux_dict[n][:] = v
+
+    # Analytic side: grads pre-filled so that 'add' and 'null' are observable.
+    initial = {n: np.random.normal(0, 0.01, size=loc[n].shape).astype(loc[n].dtype)
+               for n in nodes}
+    for n in nodes:
+        if exe.grad_dict.get(n) is not None:
+            exe.grad_dict[n][:] = initial[n]
+    reset_aux()
+    exe.forward(is_train=True)
+    outs = list(exe.outputs)
+    proj = [np.random.rand(*o.shape) + 0.1 if _is_float(o.dtype) else np.zeros(o.shape)
+            for o in outs]
+    exe.backward([_nd.array(p, ctx=ctx, dtype=o.dtype) for p, o in zip(proj, outs)])
+    analytic = {}
+    for n in nodes:
+        g = exe.grad_dict.get(n)
+        if g is None:
+            if req[n] != "null":
+                raise AssertionError("%s: the executor has no gradient for %s (grad_req %r)"
+                                     % (who, n, req[n]))
+            continue
+        analytic[n] = g.asnumpy()
+
+    def phi() -> float:
+        reset_aux()
+        exe.forward(is_train=use_forward_train)
+        return _objective([o.asnumpy() for o in exe.outputs], proj)
+
+    numeric = {}
+    for n in nodes:
+        if req[n] == "null":
+            continue
+        base = loc[n]
+        work = base.copy()
+        flat = work.reshape(-1)
+        g = np.zeros(base.shape, dtype=np.float64)
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps / 2
+            up_x = float(flat[j])
+            exe.arg_dict[n][:] = work
+            up = phi()
+            flat[j] = orig - eps / 2
+            down_x = float(flat[j])
+            exe.arg_dict[n][:] = work
+            down = phi()
+            flat[j] = orig
+            # divide by the step actually taken after rounding to the argument's dtype
+            g.reshape(-1)[j] = (up - down) / (up_x - down_x)
+        exe.arg_dict[n][:] = base
+        numeric[n] = g
+
+    for n in nodes:
+        if n not in analytic:
+            continue
+        if req[n] == "write":
+            assert_almost_equal(numeric[n], analytic[n].astype(np.float64), rtol, atol,
+                                ("NUMERICAL_%s" % n, "BACKWARD_%s" % n))
+        elif req[n] == "add":
+            assert_almost_equal(numeric[n],
+                                analytic[n].astype(np.float64) - initial[n].astype(np.float64),
+                                rtol, atol, ("NUMERICAL_%s" % n, "BACKWARD_%s" % n))
+        else:
+            assert_almost_equal(initial[n], analytic[n], rtol, atol,
+                                ("INITIAL_%s" % n, "BACKWARD_%s" % n))
+    return analytic, numeric
+
+
+def check_symbolic_forward(sym: Any, location: Any, expected: Any, rtol: float = 1e-4,
+                           atol: Optional[float] = None, aux_states: Any = None,
+                           ctx: Optional[Context] = None, equal_nan: bool = False,
+                           dtype: Any = np.float32) -> list:
+    """``mx.test_utils.check_symbolic_forward(sym, location, expected, rtol=1e-4,
+    atol=None, aux_states=None, ctx=None, equal_nan=False, dtype=float32)``: bind ``sym``
+    to ``location`` (a list in ``list_arguments()`` order or a dict naming every argument)
+    and ``aux_states`` (list or dict), all cast to ``dtype`` (``'asnumpy'`` keeps theirs),
+    run ``forward(is_train=False)`` and compare each output with ``expected`` (a list in
+    ``list_outputs()`` order or a dict by output name) by :func:`assert_almost_equal`
+    (``atol`` None: the dtype default). Raises ``AssertionError`` naming the output on
+    mismatch; returns the executor's outputs (NDArrays)."""
+    who = "check_symbolic_forward"
+    ctx = ctx or default_context()
+    loc = _parse_location(sym, location, dtype, who)
+    aux = _parse_aux_states(sym, aux_states, dtype, who)
+    out_names = sym.list_outputs()
+    if isinstance(expected, dict):
+        missing = [n for n in out_names if n not in expected]
+        if missing:
+            raise MXNetError("%s: expected has no entry for output(s) %s (outputs %s)"
+                             % (who, missing, out_names))
+        expected = [expected[n] for n in out_names]
+    expected = _as_list(expected)
+    if len(expected) != len(out_names):
+        raise AssertionError("%s: %d expected array(s) for %d output(s) %s"
+                             % (who, len(expected), len(out_names), out_names))
+    exe = sym.bind(ctx, {n: _nd_of(v, ctx) for n, v in loc.items()}, grad_req="null",
+                   aux_states=None if aux is None else
+                   {n: _nd_of(v, ctx) for n, v in aux.items()})
+    exe.forward(is_train=False)
+    outputs = list(exe.outputs)
+    for name, want, got in zip(out_names, expected, outputs):
+        assert_almost_equal(_raw(want), got.asnumpy(), rtol, atol,
+                            ("EXPECTED_%s" % name, "FORWARD_%s" % name), equal_nan=equal_nan)
+    return outputs
+
+
+def check_symbolic_backward(sym: Any, location: Any, out_grads: Any, expected: Any,
+                            rtol: float = 1e-5, atol: Optional[float] = None,
+                            aux_states: Any = None, grad_req: Any = "write",
+                            ctx: Optional[Context] = None, grad_stypes: Optional[dict] = None,
+                            equal_nan: bool = False, dtype: Any = np.float32) -> dict:
+    """``mx.test_utils.check_symbolic_backward(sym, location, out_grads, expected,
+    rtol=1e-5, atol=None, aux_states=None, grad_req='write', ctx=None, grad_stypes=None,
+    equal_nan=False, dtype=float32)``: bind ``sym`` (``location``/``aux_states`` as in
+    :func:`check_symbolic_forward`) with gradient buffers for the arguments ``expected``
+    names (a list in ``list_arguments()`` order or a dict by name), run
+    ``forward(is_train=True)`` and ``backward(out_grads)`` (``out_grads``: a list, a dict
+    by output name, or None for loss outputs), and compare. ``grad_req`` is a str, a list
+    in argument order or a dict. The buffers start as random normal values, so ``'write'``
+    compares the gradient with ``expected``, ``'add'`` compares ``gradient - initial``
+    with ``expected`` and ``'null'`` checks the buffer was left alone. Raises
+    ``AssertionError`` naming the argument on mismatch; returns ``{name: gradient
+    NDArray}``."""
+    who = "check_symbolic_backward"
+    ctx = ctx or default_context()
+    _dense_only(grad_stypes, who)
+    args = sym.list_arguments()
+    loc = _parse_location(sym, location, dtype, who)
+    aux = _parse_aux_states(sym, aux_states, dtype, who)
+    if isinstance(expected, dict):
+        unknown = sorted(k for k in expected if k not in args)
+        if unknown:
+            raise MXNetError("%s: expected names %s, which are not arguments of the symbol %s"
+                             % (who, unknown, args))
+        expected = {n: expected[n] for n in args if n in expected}
+    else:
+        values = _as_list(expected)
+        if len(values) > len(args):
+            raise MXNetError("%s: %d expected gradient(s) for %d argument(s) %s"
+                             % (who, len(values), len(args), args))
+        expected = {n: v for n, v in zip(args, values) if v is not None}
+    req = _parse_grad_req(sym, grad_req, who)
+    expected = {n: _raw(v) for n, v in expected.items()}
+    initial = {n: np.random.normal(size=loc[n].shape).astype(loc[n].dtype)
+               for n in expected}
+    grads = {n: _nd_of(v, ctx) for n, v in initial.items()}
+    # arguments without a buffer cannot receive a gradient: say so rather than rely on bind
+    bind_req = {n: (req[n] if n in grads else "null") for n in args}
+    exe = sym.bind(ctx, {n: _nd_of(v, ctx) for n, v in loc.items()}, args_grad=grads,
+                   grad_req=bind_req,
+                   aux_states=None if aux is None else
+                   {n: _nd_of(v, ctx) for n, v in aux.items()})
+    exe.forward(is_train=True)
+    outs = list(exe.outputs)
+    out_names = sym.list_outputs()
+
+    def head(arr: Any, like: NDArray) -> Any:
+        if isinstance(arr, NDArray) or arr is None:
+            return arr
+        a = _raw(arr)
+        keep = isinstance(dtype, str) and dtype == "asnumpy"
+        return _nd.array(a, ctx=ctx, dtype=a.dtype if keep else like.dtype)
+
+    if isinstance(out_grads, dict):
+        unknown = sorted(k for k in out_grads if k not in out_names)
+        if unknown:
+            raise MXNetError("%s: out_grads names %s, which are not outputs %s"
+                             % (who, unknown, out_names))
+        heads = [head(out_grads.get(n), o) for n, o in zip(out_names, outs)]
+        if any(h is None for h in heads):
+            missing = [n for n, h in zip(out_names, heads) if h is None]
+            raise MXNetError("%s: out_grads has no entry for output(s) %s" % (who, missing))
+    elif out_grads is None:
+        heads = None
+    else:
+        heads = [head(g, o) for g, o in zip(_as_list(out_grads), outs)]
+    exe.backward(heads)
+    for n, want in expected.items():
+        got = grads[n].asnumpy()
+        if req[n] == "write":
+            assert_almost_equal(want, got, rtol, atol, ("EXPECTED_%s" % n, "BACKWARD_%s" % n),
+                                equal_nan=equal_nan)
+        elif req[n] == "add":
+            assert_almost_equal(want, got - initial[n], rtol, atol,
+                                ("EXPECTED_%s" % n, "BACKWARD_%s" % n), equal_nan=equal_nan)
+        else:
+            assert_almost_equal(initial[n], got, rtol, atol,
+                                ("INITIAL_%s" % n, "BACKWARD_%s" % n), equal_nan=equal_nan)
+    return grads
 
 
 # ---------------------------------------------------------------------- check_op

@@ -534,3 +534,176 @@ def test_conftest_fixtures(tmp_path):
     assert "left an asynchronous engine error pending" in out
     assert "planted engine error" in out
     assert "no GPU visible" in out or gpu
+
+
+# ----------------------------------------------------------------- symbolic helpers
+# check_symbolic_forward / check_symbolic_backward / check_numeric_gradient in MXNet's
+# Symbol form, run through the executor. Each helper is shown to pass on a correct symbol
+# and to raise AssertionError on a wrong expectation.
+def _fc_case(batch=3, nin=4, nout=5):
+    data, weight, bias = tu.random_arrays((batch, nin), (nout, nin), (nout,))
+    sym = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=nout, name="fc")
+    return sym, data, weight, bias
+
+
+def test_check_symbolic_forward_fully_connected():
+    sym, x, w, b = _fc_case()
+    want = x @ w.T + b
+    outs = tu.check_symbolic_forward(sym, [x, w, b], [want])
+    assert isinstance(outs[0], NDArray) and outs[0].shape == (3, 5)
+    tu.check_symbolic_forward(sym, {"fc_bias": b, "data": x, "fc_weight": w},
+                              {"fc_output": want})
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    tu.check_symbolic_forward(sym, [x64, w64, b64], [x64 @ w64.T + b64], dtype=np.float64,
+                              rtol=1e-10, atol=1e-12)
+    with pytest.raises(AssertionError, match="EXPECTED_fc_output.*FORWARD_fc_output"):
+        tu.check_symbolic_forward(sym, [x, w, b], [want + 0.1])
+    with pytest.raises(AssertionError, match="different shapes"):
+        tu.check_symbolic_forward(sym, [x, w, b], [want[:, :4]])
+
+
+def test_check_symbolic_forward_batchnorm_uses_aux_states():
+    x = tu.random_arrays((4, 3, 2, 2))
+    gamma, beta = np.array([1.5, 0.5, 2.0], np.float32), np.array([0.1, -0.2, 0.3], np.float32)
+    mean, var = np.array([0.2, -0.1, 0.0], np.float32), np.array([1.0, 4.0, 0.25], np.float32)
+    sym = mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False, eps=1e-3, name="bn")
+    assert sym.list_auxiliary_states() == ["bn_moving_mean", "bn_moving_var"]
+    c = (slice(None), slice(None), None, None)
+    want = (x - mean[None][c]) / np.sqrt(var[None][c] + 1e-3) * gamma[None][c] + beta[None][c]
+    tu.check_symbolic_forward(sym, [x, gamma, beta], [want], aux_states=[mean, var], atol=1e-5)
+    tu.check_symbolic_forward(sym, [x, gamma, beta], [want], atol=1e-5,
+                              aux_states={"bn_moving_var": var, "bn_moving_mean": mean})
+    with pytest.raises(AssertionError, match="EXPECTED_bn_output"):
+        # the batch statistics are not what inference uses
+        tu.check_symbolic_forward(sym, [x, gamma, beta], [want], aux_states=[mean * 0, var])
+
+
+def test_check_symbolic_backward_fully_connected_write_add_null():
+    sym, x, w, b = _fc_case()
+    h = tu.random_arrays((3, 5))
+    grads = {"data": h @ w, "fc_weight": h.T @ x, "fc_bias": h.sum(0)}
+    out = tu.check_symbolic_backward(sym, [x, w, b], [h], grads, rtol=1e-4, atol=1e-5)
+    assert set(out) == {"data", "fc_weight", "fc_bias"} and isinstance(out["data"], NDArray)
+    tu.check_symbolic_backward(sym, [x, w, b], [h], [grads["data"], grads["fc_weight"],
+                                                      grads["fc_bias"]], rtol=1e-4, atol=1e-5)
+    tu.check_symbolic_backward(sym, [x, w, b], {"fc_output": h}, grads, rtol=1e-4, atol=1e-5,
+                               grad_req="add")
+    tu.check_symbolic_backward(sym, [x, w, b], [h], grads, rtol=1e-4, atol=1e-5,
+                               grad_req={"data": "null", "fc_weight": "add",
+                                         "fc_bias": "write"})
+    tu.check_symbolic_backward(sym, [x, w, b], [h], {"fc_weight": grads["fc_weight"]},
+                               rtol=1e-4, atol=1e-5)  # only the gradients asked for
+    tu.check_symbolic_backward(sym, [x, w, b], [h], grads, rtol=1e-4, atol=1e-5,
+                               grad_req=["write", "add", "write"])
+    wrong = dict(grads, fc_weight=2 * grads["fc_weight"])
+    for req in ("write", "add"):
+        with pytest.raises(AssertionError, match="EXPECTED_fc_weight.*BACKWARD_fc_weight"):
+            tu.check_symbolic_backward(sym, [x, w, b], [h], wrong, rtol=1e-4, atol=1e-5,
+                                       grad_req=req)
+
+
+def test_check_symbolic_backward_null_checks_the_buffer_is_untouched():
+    sym, x, w, b = _fc_case()
+    h = tu.random_arrays((3, 5))
+    # With grad_req 'null' the expectation is ignored and the buffer must keep its values
+    tu.check_symbolic_backward(sym, [x, w, b], [h], {"data": np.zeros((3, 4))},
+                               grad_req={"data": "null", "fc_weight": "write",
+                                         "fc_bias": "write"})
+
+
+def test_check_symbolic_backward_loss_output_without_out_grads():
+    x = tu.random_arrays((4, 3))
+    label = np.array([0, 2, 1, 2], np.float32)
+    sym = mx.sym.SoftmaxOutput(mx.sym.Variable("data"), name="softmax")
+    e = np.exp(x - x.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    want = p - np.eye(3, dtype=np.float32)[label.astype(int)]
+    tu.check_symbolic_forward(sym, {"data": x, "softmax_label": label}, [p])
+    tu.check_symbolic_backward(sym, [x, label], None, {"data": want}, rtol=1e-4, atol=1e-6)
+    with pytest.raises(AssertionError, match="EXPECTED_data"):
+        tu.check_symbolic_backward(sym, [x, label], None, {"data": p}, rtol=1e-4, atol=1e-6)
+
+
+def test_check_numeric_gradient_symbol_fully_connected():
+    sym, x, w, b = _fc_case()
+    analytic, numeric = tu.check_numeric_gradient(sym, [x, w, b])
+    assert set(analytic) == set(numeric) == {"data", "fc_weight", "fc_bias"}
+    tu.check_numeric_gradient(sym, {"data": x, "fc_weight": w, "fc_bias": b},
+                              grad_nodes=["fc_weight"])
+    tu.check_numeric_gradient(sym, [x, w, b], grad_nodes={"data": "add", "fc_weight": "write",
+                                                          "fc_bias": "null"})
+    tu.check_numeric_gradient(sym, [x, w, b], dtype=np.float64, rtol=1e-5, numeric_eps=1e-5)
+
+
+def test_check_numeric_gradient_symbol_convolution():
+    data, weight, bias = tu.random_arrays((1, 2, 4, 4), (3, 2, 3, 3), (3,))
+    sym = mx.sym.Convolution(mx.sym.Variable("data"), kernel=(3, 3), pad=(1, 1), stride=(2, 1),
+                             num_filter=3, name="conv")
+    # linear in each argument, so a wide step has no truncation error and keeps float32
+    # rounding (|out| * 2**-24 / eps) well under atol
+    tu.check_numeric_gradient(sym, [data, weight, bias], numeric_eps=1e-2)
+
+
+def test_check_numeric_gradient_symbol_batchnorm_with_aux():
+    x = tu.random_arrays((4, 2, 2, 2))
+    gamma = np.array([1.5, 0.7], np.float32)
+    beta = np.array([0.1, -0.3], np.float32)
+    aux = [np.array([0.2, -0.1], np.float32), np.array([1.0, 2.0], np.float32)]
+    sym = mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False, name="bn")
+    # training mode: batch statistics, so the gradient flows through mean and variance
+    tu.check_numeric_gradient(sym, [x, gamma, beta], aux_states=aux, numeric_eps=1e-2,
+                              rtol=5e-2, atol=5e-3)
+    # inference mode for the numeric side (the analytic side is always a training
+    # forward, as in MXNet): beta's gradient is the same in both modes
+    tu.check_numeric_gradient(sym, [x, gamma, beta], aux_states=aux, numeric_eps=1e-2,
+                              rtol=5e-2, atol=5e-3, use_forward_train=False,
+                              grad_nodes=["bn_beta"])
+
+
+def test_check_numeric_gradient_symbol_mlp():
+    data = mx.sym.Variable("data")
+    net = mx.sym.FullyConnected(data, num_hidden=6, name="fc1")
+    net = mx.sym.Activation(net, act_type="tanh", name="act1")
+    net = mx.sym.FullyConnected(net, num_hidden=5, name="fc2")
+    net = mx.sym.Activation(net, act_type="relu", name="relu2")
+    net = mx.sym.FullyConnected(net, num_hidden=3, name="fc3")
+    shapes = dict(zip(net.list_arguments(), net.infer_shape(data=(2, 4))[0]))
+    loc = {k: np.random.uniform(-1, 1, s) for k, s in shapes.items()}
+    # float64 and a tiny step: a ReLU input this close to its kink is practically impossible
+    tu.check_numeric_gradient(net, loc, dtype=np.float64, numeric_eps=1e-6, rtol=1e-4,
+                              atol=1e-6)
+    tu.check_numeric_gradient(net, loc, grad_nodes=["fc1_weight", "fc3_bias"],
+                              dtype=np.float64, numeric_eps=1e-6, rtol=1e-4, atol=1e-6)
+
+
+def test_check_numeric_gradient_symbol_catches_a_wrong_gradient():
+    x = tu.random_arrays((3, 4))
+    data = mx.sym.Variable("data")
+    # BlockGrad is the identity forward with a zero gradient: finite differences see 2,
+    # the executor's backward 0, so the check must fail and name the argument
+    sym = mx.sym.BlockGrad(data) * 2 + mx.sym.sin(data)
+    with pytest.raises(AssertionError, match="NUMERICAL_data.*BACKWARD_data"):
+        tu.check_numeric_gradient(sym, [x])
+    with pytest.raises(AssertionError, match="NUMERICAL_data"):
+        tu.check_numeric_gradient(sym, [x], grad_nodes={"data": "add"})
+    tu.check_numeric_gradient(mx.sym.sin(data) * 2, [x])
+
+
+def test_symbolic_helpers_argument_errors():
+    sym, x, w, b = _fc_case()
+    with pytest.raises(MXNetError, match="missing \\['fc_bias'\\]"):
+        tu.check_symbolic_forward(sym, {"data": x, "fc_weight": w}, [x])
+    with pytest.raises(MXNetError, match="2 array\\(s\\).*3 argument"):
+        tu.check_symbolic_forward(sym, [x, w], [x])
+    with pytest.raises(MXNetError, match="auxiliary"):
+        tu.check_symbolic_forward(sym, [x, w, b], [x], aux_states=[x])
+    with pytest.raises(MXNetError, match="grad_req 'sum' for argument data"):
+        tu.check_symbolic_backward(sym, [x, w, b], [x], [x], grad_req="sum")
+    with pytest.raises(MXNetError, match="nope.*not arguments"):
+        tu.check_symbolic_backward(sym, [x, w, b], [x], {"nope": x})
+    with pytest.raises(MXNetError, match="grad_nodes \\['nope'\\]"):
+        tu.check_numeric_gradient(sym, [x, w, b], grad_nodes=["nope"])
+    with pytest.raises(MXNetError, match="storage type 'row_sparse'"):
+        tu.check_numeric_gradient(sym, [x, w, b], grad_stype_dict={"fc_weight": "row_sparse"})
+    with pytest.raises(MXNetError, match="vjp"):
+        tu.check_numeric_gradient(sym, [x, w, b], vjp=_f_vjp)

@@ -6,7 +6,8 @@
     auxiliary states, inputs, outputs and argument gradients. Targets: both >= 2x smaller
     than none for training, >= 4x for inference.
 (b) Training memory of a deep CIFAR ResNet (batch 64, 3x32x32) with and without mirroring
-    (``MXNET_BACKWARD_DO_MIRROR=1``: backward recomputes cheap forward values).
+    (``mirror=True``, the policy of ``MXNET_BACKWARD_DO_MIRROR=1``: backward recomputes
+    cheap forward values).
 (c) MLP 784-512-512-10, batch 128, SGD with momentum 0.9 (``mx.nd.sgd_mom_update`` on the
     gradients): samples/s through ``simple_bind`` + ``forward``/``backward`` against the
     same ops run imperatively under ``mx.autograd``.
@@ -28,7 +29,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]  # models.py, and mixnet from this checkout
 
 import mixnet as mx  # noqa: E402
-import mixnet.test_utils  # noqa: E402,F401  (environment())
 from mixnet.executor import memory_usage  # noqa: E402
 
 import models  # noqa: E402
@@ -74,11 +74,9 @@ def mirror_table(depth: int) -> None:
     print("(b) ResNet-%d (CIFAR, 3x32x32) training b=64, both plans, internal MB" % depth)
     plain = memory_usage(sym, shapes, for_training=True, inplace=True, coshare=True,
                          mirror=False)["internal_bytes"] / MB
-    # MXNET_BACKWARD_DO_MIRROR=1 is MXNet's switch for the default mirroring policy;
-    # mirror=True alone only turns the pass on for nodes marked __force_mirroring__
-    with mx.test_utils.environment("MXNET_BACKWARD_DO_MIRROR", "1"):
-        mirrored = memory_usage(sym, shapes, for_training=True, inplace=True, coshare=True,
-                                mirror=True)["internal_bytes"] / MB
+    # mirror=True: the default policy of MXNET_BACKWARD_DO_MIRROR=1 (cheap ops recomputed)
+    mirrored = memory_usage(sym, shapes, for_training=True, inplace=True, coshare=True,
+                            mirror=True)["internal_bytes"] / MB
     print("  without mirroring %9.1f MB" % plain)
     print("  with mirroring    %9.1f MB   (%.2fx smaller)"
           % (mirrored, plain / mirrored if mirrored else float("inf")))

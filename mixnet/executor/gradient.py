@@ -30,7 +30,7 @@ class _GraphBuilder(GradBuilder):
             if not isinstance(x, Entry):
                 raise MXNetError("gradient rule of %s passed a %s where a graph entry was "
                                  "expected" % (self.prefix, type(x).__name__))
-        node = Node(op, "%s_%s%d" % (self.prefix, op.name.strip("_").lower(), self.count),
+        node = Node(op, "%s%d" % (self.prefix, self.count),
                     op.param_strings(p), list(inputs))
         node._p = p
         self.count += 1
@@ -75,7 +75,7 @@ def build_backward(heads: Sequence[Entry], head_grads: Sequence[Optional[Entry]]
                 ograds.append(F.call("zeros_like", [Entry(n, i)]))
             else:
                 ograds.append(_sum(F, g))
-        F.prefix, F.count = "_backward_" + n.name, 0
+        F.prefix, F.count = "_backward_%s_" % n.name, 0
         igrads = n.op.gradient(F, n.params, list(n.inputs),
                                [Entry(n, i) for i in range(nout)], ograds)
         if len(igrads) != len(n.inputs):

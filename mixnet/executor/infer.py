@@ -71,18 +71,10 @@ def _sweep(nodes: list, values: dict, kind: str) -> bool:
             if any(v is None for v in ins):
                 continue  # a later sweep may know more
             raise _error(n, kind, ins, e) from e
-        for k, old, new in zip(keys, ins, new_ins):
-            if new is None:
-                continue
-            new = tuple(new) if kind == "shape" else np.dtype(new)
-            if old is None:
-                values[k] = new
-                changed = True
-            elif old != new:
-                raise _error(n, kind, ins, MXNetError(
-                    "input %s is %s but the operator needs %s"
-                    % (n.input_names()[keys.index(k)], _fmt(kind, old), _fmt(kind, new))))
-        for k, new in zip(okeys, outs):
+        names = n.input_names()
+        pairs = [(k, new, "input %s" % names[i]) for i, (k, new) in enumerate(zip(keys, new_ins))]
+        pairs += [(k, new, "output %d" % k[1]) for k, new in zip(okeys, outs)]
+        for k, new, what in pairs:
             if new is None:
                 continue
             new = tuple(new) if kind == "shape" else np.dtype(new)
@@ -92,8 +84,8 @@ def _sweep(nodes: list, values: dict, kind: str) -> bool:
                 changed = True
             elif old != new:
                 raise _error(n, kind, ins, MXNetError(
-                    "output %d was inferred as %s elsewhere in the graph but the operator "
-                    "gives %s" % (k[1], _fmt(kind, old), _fmt(kind, new))))
+                    "%s is %s elsewhere in the graph but the operator gives %s"
+                    % (what, _fmt(kind, old), _fmt(kind, new))))
     return changed
 
 

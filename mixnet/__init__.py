@@ -14,9 +14,10 @@ from .attribute import AttrScope
 from . import symbol
 from . import symbol as sym
 from . import executor
+from . import model
 from . import random as rnd
 from . import test_utils
 
 __all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
            "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
-           "operator", "autograd", "symbol", "sym", "executor", "name", "attribute", "AttrScope", "random", "rnd", "test_utils", "util"]
+           "operator", "autograd", "symbol", "sym", "executor", "model", "name", "attribute", "AttrScope", "random", "rnd", "test_utils", "util"]

@@ -308,9 +308,7 @@ class Symbol:
     def save(self, fname: str, remove_amp_cast: bool = True) -> None:
         """Write :meth:`tojson` to ``fname`` (atomically)."""
         from ..fileutil import atomic_write
-        text = self.tojson()
-        with atomic_write(fname, "w") as f:
-            f.write(text)
+        atomic_write(fname, self.tojson().encode("utf-8"))
 
     def __getstate__(self) -> dict:
         return {"handle": self.tojson()}

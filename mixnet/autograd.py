@@ -527,3 +527,4 @@ class Function:
 
 
 _dispatch.set_record_hook(_record)
+_dispatch.set_function_hook(record_function)

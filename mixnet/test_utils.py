@@ -622,42 +622,38 @@ def _as_dtype_array(v: Any, dtype: Any) -> np.ndarray:
     return a.astype(normalize_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype))
 
 
-def _parse_location(sym: Any, location: Any, dtype: Any, who: str) -> dict:
-    """``{argument name: NumPy array}`` from a list in ``list_arguments()`` order or a dict
-    naming every argument, as MXNet's helpers accept."""
-    names = sym.list_arguments()
-    if isinstance(location, dict):
-        missing = [n for n in names if n not in location]
-        extra = sorted(k for k in location if k not in names)
+def _named_arrays(names: list, given: Any, dtype: Any, who: str, what: str,
+                  kind: str) -> dict:
+    """``{name: NumPy array}`` from a list in ``names`` order or a dict naming exactly
+    ``names``, as MXNet's helpers accept; ``what`` names the parameter and ``kind`` the
+    symbol's inputs in errors."""
+    if isinstance(given, dict):
+        missing = [n for n in names if n not in given]
+        extra = sorted(k for k in given if k not in names)
         if missing or extra:
-            raise MXNetError("%s: the location's keys do not match the symbol's arguments %s "
-                             "(missing %s, unknown %s)" % (who, names, missing, extra))
-        return {n: _as_dtype_array(location[n], dtype) for n in names}
-    values = _as_list(location)
+            raise MXNetError("%s: the %s keys do not match the symbol's %s %s (missing "
+                             "%s, unknown %s)" % (who, what, kind, names, missing, extra))
+        return {n: _as_dtype_array(given[n], dtype) for n in names}
+    values = _as_list(given)
     if len(values) != len(names):
-        raise MXNetError("%s: location has %d array(s), the symbol has %d argument(s) %s"
-                         % (who, len(values), len(names), names))
+        raise MXNetError("%s: %s has %d array(s), the symbol has %d %s(s) %s"
+                         % (who, what, len(values), len(names), kind, names))
     return {n: _as_dtype_array(v, dtype) for n, v in zip(names, values)}
+
+
+def _parse_location(sym: Any, location: Any, dtype: Any, who: str) -> dict:
+    """``{argument name: NumPy array}`` from a list in ``list_arguments()`` order or a
+    dict naming every argument."""
+    return _named_arrays(sym.list_arguments(), location, dtype, who, "location",
+                         "argument")
 
 
 def _parse_aux_states(sym: Any, aux_states: Any, dtype: Any, who: str) -> Optional[dict]:
-    """``{aux name: NumPy array}`` from a list in ``list_auxiliary_states()`` order or a
-    dict, or None when none are given."""
+    """``{aux name: NumPy array}`` from a list or dict, or None when none are given."""
     if aux_states is None:
         return None
-    names = sym.list_auxiliary_states()
-    if isinstance(aux_states, dict):
-        missing = [n for n in names if n not in aux_states]
-        extra = sorted(k for k in aux_states if k not in names)
-        if missing or extra:
-            raise MXNetError("%s: aux_states keys do not match the symbol's auxiliary states "
-                             "%s (missing %s, unknown %s)" % (who, names, missing, extra))
-        return {n: _as_dtype_array(aux_states[n], dtype) for n in names}
-    values = _as_list(aux_states)
-    if len(values) != len(names):
-        raise MXNetError("%s: aux_states has %d array(s), the symbol has %d auxiliary "
-                         "state(s) %s" % (who, len(values), len(names), names))
-    return {n: _as_dtype_array(v, dtype) for n, v in zip(names, values)}
+    return _named_arrays(sym.list_auxiliary_states(), aux_states, dtype, who, "aux_states",
+                         "auxiliary state")
 
 
 _GRAD_REQS = ("write", "add", "null")

@@ -39,7 +39,7 @@ from ..base import MXNetError
 from ..operator import elemwise as _ew
 from ..operator import registry as _reg
 from ..operator.params import Int, Param, Str
-from ..symbol.graph import Entry, Node, param_attrs, post_order
+from ..symbol.graph import Entry, Node, param_attrs, post_order, rewired
 
 __all__ = ["fuse", "is_fusable", "FUSED_OP"]
 
@@ -429,12 +429,9 @@ def fuse(nodes: Optional[Sequence[Node]], heads: Sequence[Entry], protected: Any
             continue
         ins = [remap(e) for e in n.inputs]
         deps = [memo.get(id(d), d) for d in n.control_deps]
-        if all(a is b for a, b in zip(ins, n.inputs)) and \
-                all(a is b for a, b in zip(deps, n.control_deps)):
-            continue
-        copy = Node(n.op, n.name, n.attrs, ins, deps)
-        copy._p = n._p
-        memo[id(n)] = copy
+        copy = rewired(n, ins, deps)
+        if copy is not None:
+            memo[id(n)] = copy
     if mapping is not None:
         gone = {id(m) for ms in groups.values() for m in ms[:-1]}
         for n in order:

@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 
 from ..operator import norm as _norm
 from ..operator import registry as _reg
-from ..symbol.graph import Entry, Node, param_attrs, post_order
+from ..symbol.graph import Entry, Node, param_attrs, post_order, rewired
 from .fusion import expose as _expose
 
 __all__ = ["mirror_graph", "should_mirror", "saved_entries", "NEVER_MIRROR",
@@ -172,12 +172,9 @@ def mirror_graph(forward_nodes: Sequence[Node], backward_heads: Sequence[Entry],
             continue
         ins = [remap(e) for e in n.inputs]
         deps = [new_bwd.get(id(d), d) for d in n.control_deps]
-        if all(a is b for a, b in zip(ins, n.inputs)) and \
-                all(a is b for a, b in zip(deps, n.control_deps)):
-            continue
-        c = Node(n.op, n.name, n.attrs, ins, deps)
-        c._p = n._p
-        new_bwd[id(n)] = c
+        copy = rewired(n, ins, deps)
+        if copy is not None:
+            new_bwd[id(n)] = copy
     return [remap(h) for h in backward_heads]
 
 

@@ -14,10 +14,11 @@ from ..context import Context, current_context
 from ..operator.registry import OpCtx, OpDef, _state, shape_str
 from .chunk import Chunk
 
-__all__ = ["invoke", "record", "make_function", "rng_var", "rng_vars", "set_record_hook", "as_context"]
+__all__ = ["invoke", "record", "record_function", "set_function_hook", "make_function", "rng_var", "rng_vars", "set_record_hook", "as_context"]
 
 _rng_vars: dict = {}
 _hook: list = [None]
+_fn_hook: list = [None]
 _opctx = OpCtx._cache
 _NDArray: list = [None]  # set by ndarray.py (which imports this module)
 
@@ -35,6 +36,22 @@ def record(op: OpDef, p: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> 
     hook = _hook[0]
     if hook is not None and _state.record:
         hook(op, p, inputs, outputs)
+
+
+def set_function_hook(fn: Optional[Any]) -> Optional[Any]:
+    """Install autograd's recorder of Python-rule nodes: ``fn(name, inputs, outputs,
+    rule)``, where ``rule(ograds) -> input grads``. Returns the previous hook."""
+    prev, _fn_hook[0] = _fn_hook[0], fn
+    return prev
+
+
+def record_function(name: str, inputs: Sequence[Any], outputs: Sequence[Any],
+                    rule: Any) -> None:
+    """Report a result computed in Python (indexing) with its gradient ``rule`` to
+    autograd while recording is on; the NDArray layer needs no import of autograd."""
+    hook = _fn_hook[0]
+    if hook is not None and _state.record:
+        hook(name, inputs, outputs, rule)
 
 
 def rng_var(ctx: Context) -> Any:

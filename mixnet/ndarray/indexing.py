@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend
 from .. import engine as _engine
 from ..base import MXNetError, numeric_types
+from . import dispatch as _dispatch
 from .chunk import Chunk
 from .ndarray import NDArray, array
 
@@ -83,7 +84,6 @@ def getitem(x: NDArray, key: Any) -> NDArray:
 
 
 def _record_getitem(x: NDArray, key: tuple, res: NDArray) -> None:
-    from .. import autograd
     from .creation import zeros
     region = _region(x.shape, key)
 
@@ -98,7 +98,7 @@ def _record_getitem(x: NDArray, key: tuple, res: NDArray) -> None:
         _engine.get().push(run, x._ctx, (ograds[0]._chunk,), (g._chunk,), 0,
                            "_backward_getitem", gd.size)
         return [g]
-    autograd.record_function("_getitem", [x], [res], rule)
+    _dispatch.record_function("_getitem", [x], [res], rule)
 
 
 def _region(shape: tuple, key: tuple) -> tuple:

@@ -164,3 +164,15 @@ def implicit_variable(node: Node, argname: str) -> Node:
     attrs = dict(node.attrs)
     attrs.update(input_var_attrs(node.op, argname))
     return Node(None, "%s_%s" % (node.name, argname), attrs)
+
+
+def rewired(node: Node, inputs: list, control_deps: list) -> Optional[Node]:
+    """A copy of ``node`` over new ``inputs``/``control_deps`` (same op, name, attributes
+    and parsed parameters), or ``None`` when nothing changed, so graph rewrites share the
+    untouched part of a graph."""
+    if all(a is b for a, b in zip(inputs, node.inputs)) and \
+            all(a is b for a, b in zip(control_deps, node.control_deps)):
+        return None
+    copy = Node(node.op, node.name, node.attrs, inputs, control_deps)
+    copy._p = node._p
+    return copy

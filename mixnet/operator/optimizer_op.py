@@ -237,33 +237,41 @@ _register("mp_sgd_mom_update", ["weight", "grad", "mom", "weight32"], list(_SGD_
           n_same=2)
 
 
-def _nag_step(w: Any, r: Any, mom: Any, p: Any) -> Any:
-    """One NAG step on ``w`` (compute dtype): writes ``mom`` and returns the new weight."""
-    gp = r + p.wd * w
+def _nag_step(w: Any, r: Any, mom: Any, p: Any, decay_new: bool, dtype: Any = None) -> Any:
+    """One NAG step on ``w`` (compute dtype): writes ``mom`` and returns the new weight.
+
+    MXNet 1.9.1 writes the weight before it updates the momentum, so when the weight is
+    updated in place (``out=weight``, as the NAG optimizer calls it, and always for the
+    float32 master of the multi-precision op) the momentum's weight decay reads the
+    *new* weight, rounded to the weight's dtype. The real MXNet fixtures confirm it."""
     m = p.momentum * _wide(mom)
-    step = m - p.lr * gp
-    new_w = w - m + (1.0 + p.momentum) * step
-    mom[...] = step
+    new_w = w - m + (1.0 + p.momentum) * (m - p.lr * (r + p.wd * w))
+    decay_w = w
+    if decay_new:
+        decay_w = new_w if dtype is None else new_w.astype(dtype).astype(new_w.dtype)
+    mom[...] = m - p.lr * (r + p.wd * decay_w)
     return new_w
 
 
 def _nag_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     w, g, mom = ins
     r = _scaled(g, p.rescale_grad, p.clip_gradient, oc.xp)
-    outs[0][...] = _nag_step(_wide(w), r, mom, p)
+    in_place = bool(oc.xp.may_share_memory(outs[0], w))
+    outs[0][...] = _nag_step(_wide(w), r, mom, p, in_place, w.dtype)
 
 
 _register("nag_mom_update", ["weight", "grad", "mom"], list(_NAG_PARAMS), _nag_forward,
           ("mom",),
           "Nesterov momentum: g' = clip(rescale_grad*grad) + wd*weight; mom = momentum*mom; "
-          "weight = weight - mom + (1+momentum)*(mom - lr*g'); mom = mom - lr*g'. "
+          "weight = weight - mom + (1+momentum)*(mom - lr*g'); mom = mom - lr*g', where "
+          "g' uses the new weight when out is the weight itself (as in MXNet). "
           "Mutates mom.")
 
 
 def _mp_nag_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     _, g, mom, w32 = ins
     r = _scaled(g.astype(np.float32), p.rescale_grad, p.clip_gradient, oc.xp)
-    w32[...] = _nag_step(w32, r, mom, p)
+    w32[...] = _nag_step(w32, r, mom, p, True)
     outs[0][...] = w32
 
 

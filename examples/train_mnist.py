@@ -56,6 +56,10 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--lr-factor", type=float, default=0.1,
+                        help="multiply the learning rate by this at each --lr-step-epochs")
+    parser.add_argument("--lr-step-epochs", default="7",
+                        help="comma-separated epochs at which the rate drops ('' for none)")
     parser.add_argument("--data-dir", default=DATA)
     parser.add_argument("--model-prefix", default=None,
                         help="checkpoint prefix (default: a temporary directory)")
@@ -70,16 +74,22 @@ def main(argv=None):
                             label=path("train-labels-idx1-ubyte.gz"),
                             batch_size=args.batch_size, shuffle=True, seed=args.seed,
                             flat=args.network == "mlp")
+    # 100 divides the 1 000 held-out images, so every one of them is scored
     val = mx.io.MNISTIter(image=path("t10k-images-idx3-ubyte.gz"),
                           label=path("t10k-labels-idx1-ubyte.gz"),
-                          batch_size=args.batch_size, flat=args.network == "mlp")
+                          batch_size=100, shuffle=False, flat=args.network == "mlp")
 
     net = lenet() if args.network == "lenet" else mlp()
+    batches_per_epoch = 4000 // args.batch_size
+    steps = [int(e) * batches_per_epoch for e in args.lr_step_epochs.split(",") if e.strip()]
+    scheduler = (mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=args.lr_factor)
+                 if steps else None)
     mod = mx.mod.Module(net, context=mx.cpu())
     tic = time.time()
     mod.fit(train, eval_data=val, eval_metric="acc",
             optimizer="sgd",
-            optimizer_params={"learning_rate": args.lr, "momentum": args.momentum},
+            optimizer_params={"learning_rate": args.lr, "momentum": args.momentum,
+                              "lr_scheduler": scheduler},
             initializer=mx.init.Xavier(),
             batch_end_callback=mx.callback.Speedometer(args.batch_size, 20),
             num_epoch=args.num_epochs)

@@ -224,7 +224,6 @@ class FeedForward:
         """Train on ``X`` (a DataIter or an array with labels ``y``) for ``num_epoch``
         epochs; the trained parameters end up in ``arg_params``/``aux_params``."""
         import logging
-        from .callback import LogValidationMetricsCallback
         from .io import ResizeIter
         if self.num_epoch is None:
             raise MXNetError("FeedForward.fit: num_epoch is required")
@@ -232,8 +231,6 @@ class FeedForward:
         if self.epoch_size is not None:
             data = ResizeIter(data, self.epoch_size)
         eval_iter = self._init_eval_iter(eval_data)
-        if eval_end_callback is None and eval_iter is not None:
-            eval_end_callback = LogValidationMetricsCallback()
         mod = self._module(data, self.ctx)
         if logger is not None:
             mod.logger = logger

@@ -210,12 +210,16 @@ class Executor:
             return v
 
         rv = rng_var(ctx)
+        read = {k for s in steps for k in s.reads}
         self._compiled = []
         for part in (fwd, bwd):
             prepared = []
             for s in part:
                 ins = [view(k) for k in s.reads]
-                outs = [view(k) for k in s.writes]
+                if s.kind == "op" and s.node.op.skip_unused_outputs:
+                    outs = [view(k) if k in read or k in owned else None for k in s.writes]
+                else:
+                    outs = [view(k) for k in s.writes]
                 if s.kind == "op":
                     n = s.node
                     p = n.params
@@ -305,6 +309,8 @@ class Executor:
                                          _nd_from(backend.empty(a.shape, a.dtype, ctx), ctx)))
                 onames = n.op.output_names(n.params)
                 for i, a in enumerate(outs):
+                    if a is None:  # skipped: nobody reads it
+                        continue
                     nm = onames[i] if i < len(onames) else "output%d" % i
                     snaps_out.append(("%s_%s" % (n.name, nm), a,
                                       _nd_from(backend.empty(a.shape, a.dtype, ctx), ctx)))

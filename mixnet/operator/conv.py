@@ -185,11 +185,11 @@ def _inputs(p: Any) -> list:
 
 
 def _write_grads(outs: list, p: Any, dx: Any, dw: Any, db: Any) -> None:
-    """Store (d data, d weight[, d bias]) into a backward op's outputs."""
-    outs[0][...] = dx
-    outs[1][...] = dw
-    if not p.no_bias:
-        outs[2][...] = db
+    """Store (d data, d weight[, d bias]) into a backward op's outputs (``None``: an
+    output the executor does not need, see ``OpDef.skip_unused_outputs``)."""
+    for out, value in zip(outs, (dx, dw, db)):
+        if out is not None:
+            out[...] = value
 
 
 def _backward_type(p: Any, dtypes: list):
@@ -222,12 +222,14 @@ def _register_layer(name: str, params: list, forward: Any, infer_shape: Any, cos
         name, inputs=_inputs, params=list(params), forward=forward, infer_shape=infer_shape,
         infer_type=infer_type, cost=cost, gradient=gradient, keep_inputs=(0, 1),
         keep_outputs=False, doc=doc))
-    register(OpDef(
+    bop = OpDef(
         bname, inputs=("ograd", "data", "weight"), params=list(params), forward=backward,
         infer_shape=backward_shape, infer_type=_backward_type, cost=backward_cost,
         num_outputs=lambda p: 2 if p.no_bias else 3,
         doc="Gradients of %s: (d data, d weight[, d bias]) from the output gradient, data "
-            "and weight." % name))
+            "and weight." % name)
+    bop.skip_unused_outputs = True  # no d data for a first layer: a GEMM (and col2im) less
+    register(bop)
 
 
 # ----------------------------------------------------------------------- FullyConnected
@@ -301,9 +303,11 @@ def _bfc_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     g2 = og.reshape(rows, p.num_hidden).astype(cdt, copy=False)
     x2 = data.reshape(rows, k).astype(cdt, copy=False)
     w = weight.astype(cdt, copy=False)
-    _write(outs[0], xp.matmul(g2, w).reshape(data.shape))
-    _write(outs[1], xp.matmul(g2.T, x2))
-    if not p.no_bias:
+    if outs[0] is not None:
+        _write(outs[0], xp.matmul(g2, w).reshape(data.shape))
+    if outs[1] is not None:
+        _write(outs[1], xp.matmul(g2.T, x2))
+    if not p.no_bias and outs[2] is not None:
         _write(outs[2], g2.sum(axis=0))
 
 
@@ -478,7 +482,8 @@ def _conv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     outs[0][...] = _from_cn(y, cl)
 
 
-def _conv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any) -> tuple:
+def _conv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any,
+                        need_dx: bool = True) -> tuple:
     """(d data, d weight, d bias) of a Convolution, in the input layouts and the compute
     dtype: dW = dY cols^T and d cols = W^T dY (GEMMs), then col2im for d data."""
     cl, kernel, stride, dilate, pad, c, out = _conv_geometry(p, data.shape)
@@ -492,9 +497,11 @@ def _conv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any) -> tup
     w = _weight_cf(weight, cl).astype(cdt, copy=False).reshape(g, f // g, ck)
     dw = _gemm(xp, dy, cols.transpose(0, 2, 1))
     del cols
-    dcols = _gemm(xp, w.transpose(0, 2, 1), dy).reshape((c,) + kernel + (n,) + out)
-    dxpad = _col2im(xp, dcols, xpad.shape[2:], kernel, stride, dilate, out)
-    dx = _from_cn(_crop(dxpad, pad, data.shape[1:-1] if cl else data.shape[2:]), cl)
+    dx = None
+    if need_dx:
+        dcols = _gemm(xp, w.transpose(0, 2, 1), dy).reshape((c,) + kernel + (n,) + out)
+        dxpad = _col2im(xp, dcols, xpad.shape[2:], kernel, stride, dilate, out)
+        dx = _from_cn(_crop(dxpad, pad, data.shape[1:-1] if cl else data.shape[2:]), cl)
     dw = _weight_back(dw.reshape((f, c // g) + kernel), cl)
     db = dy.reshape(f, m).sum(axis=1)
     return dx, dw, db
@@ -505,7 +512,8 @@ _CONV_PARAMS = _filter_params(
     1024, False, "whether to leave out the bias")
 
 def _bconv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
-    _write_grads(outs, p, *_conv_backward_core(oc.xp, ins[0], ins[1], ins[2], p))
+    _write_grads(outs, p, *_conv_backward_core(oc.xp, ins[0], ins[1], ins[2], p,
+                                               need_dx=outs[0] is not None))
 
 
 def _bconv_cost(p: Any, in_shapes: list, out_shapes: list) -> int:
@@ -586,7 +594,7 @@ def _deconv_forward_core(xp: Any, data: Any, weight: Any, bias: Any, p: Any,
 
 
 def _deconv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any,
-                          num_group: int, num_filter: int) -> tuple:
+                          num_group: int, num_filter: int, need_dx: bool = True) -> tuple:
     """(d data, d weight, d bias) of a Deconvolution: im2col of the padded output
     gradient, then d x = W cols and d W = x cols^T (GEMMs)."""
     cl, kernel, stride, dilate, pad, c, sp, out = _deconv_geometry(p, data.shape)
@@ -598,7 +606,7 @@ def _deconv_backward_core(xp: Any, og: Any, data: Any, weight: Any, p: Any,
     cols = _im2col(xp, gpad, kernel, stride, dilate, sp).reshape(g, fk, m)
     x = xp.ascontiguousarray(_to_cn(data, cl), dtype=cdt).reshape(g, c // g, m)
     w = _weight_cf(weight, cl).astype(cdt, copy=False).reshape(g, c // g, fk)
-    dx = _from_cn(_gemm(xp, w, cols).reshape((c, n) + sp), cl)
+    dx = _from_cn(_gemm(xp, w, cols).reshape((c, n) + sp), cl) if need_dx else None
     dw = _weight_back(_gemm(xp, x, cols.transpose(0, 2, 1)).reshape((c, f // g) + kernel), cl)
     caxis = og.ndim - 1 if cl else 1
     db = og.sum(axis=tuple(i for i in range(og.ndim) if i != caxis), dtype=cdt)
@@ -620,7 +628,8 @@ _DECONV_PARAMS = _filter_params(
 
 def _bdeconv_forward(oc: Any, ins: list, outs: list, p: Any) -> None:
     _write_grads(outs, p, *_deconv_backward_core(oc.xp, ins[0], ins[1], ins[2], p,
-                                                 p.num_group, p.num_filter))
+                                                 p.num_group, p.num_filter,
+                                                 need_dx=outs[0] is not None))
 
 
 _register_layer(

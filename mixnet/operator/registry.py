@@ -53,7 +53,15 @@ class OpDef:
     the rule reads (``True``, ``False`` or a tuple of indices); the rest are passed to it as
     ``None`` and may be freed before backward. ``varargs``: name of the count parameter of variadic ops
     (``num_args``). ``cost(p, in_shapes, out_shapes)``: work estimate in element
-    operations (default: elements of all inputs and outputs)."""
+    operations (default: elements of all inputs and outputs).
+
+    ``skip_unused_outputs`` (set after construction): the kernel accepts ``None`` in
+    ``outs`` for an output nobody reads, and then skips computing it. The executor passes
+    ``None`` where its graph has no reader (e.g. the data gradient of a network's first
+    layer, whose input needs no gradient)."""
+
+    #: see the class docstring
+    skip_unused_outputs = False
 
     def __init__(self, name: str, inputs: Any = ("data",), params: Sequence[Param] = (),
                  forward: Optional[Callable] = None, infer_shape: Optional[Callable] = None,

@@ -556,3 +556,38 @@ def test_second_backward_needs_a_forward_when_memory_is_reused():
     e2.backward()
     e2.backward()
     _same(e2.grad_dict["x"], np.array([1, 2, 3], "f"))
+
+
+def test_unread_backward_outputs_are_skipped(monkeypatch):
+    """With grad_req 'null' for the data, the fused conv/FC backward ops get no data
+    gradient to write (OpDef.skip_unused_outputs): the col2im of the first layer is not
+    run, and the weight gradients are those of a full backward."""
+    from mixnet.operator import conv as conv_mod
+    x = mx.sym.Variable("data")
+    net = mx.sym.Convolution(x, kernel=(3, 3), num_filter=4, name="c1")
+    net = mx.sym.FullyConnected(mx.sym.Activation(net, act_type="tanh"), num_hidden=3,
+                                name="fc")
+    net = mx.sym.SoftmaxOutput(net, name="softmax")
+    rng = np.random.RandomState(0)
+    vals = {"data": rng.rand(2, 1, 6, 6), "c1_weight": rng.rand(4, 1, 3, 3),
+            "c1_bias": rng.rand(4), "fc_weight": rng.rand(3, 64), "fc_bias": rng.rand(3),
+            "softmax_label": np.array([0, 2])}
+    grads = {}
+    calls = []
+    real = conv_mod._col2im
+    monkeypatch.setattr(conv_mod, "_col2im", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for req in ("write", "null"):
+        reqs = {n: "write" for n in net.list_arguments()}
+        reqs["data"] = req
+        reqs["softmax_label"] = "null"
+        exe = net.simple_bind(mx.cpu(), grad_req=reqs, data=(2, 1, 6, 6))
+        for k, v in vals.items():
+            exe.arg_dict[k][:] = v
+        del calls[:]
+        exe.forward(is_train=True)
+        exe.backward()
+        grads[req] = {k: v.asnumpy() for k, v in exe.grad_dict.items() if v is not None}
+        assert len(calls) == (1 if req == "write" else 0)
+    for k, v in grads["null"].items():
+        np.testing.assert_allclose(v, grads["write"][k], rtol=1e-6)
+    assert "data" not in grads["null"]

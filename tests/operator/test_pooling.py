@@ -378,3 +378,31 @@ def test_fixture_cases_present():
 def test_mxnet_golden(entry):
     """Forward outputs and every input gradient equal MXNet 1.9.1's."""
     check_op_fixture(entry, ROOT)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (2, 3, 9, 7), (1, 2, 8)])
+def test_max_pool_tiled_backward_first_maximum(shape):
+    """Windows that tile the input (stride == kernel): with ties in a window the
+    gradient goes to the first maximum only, and rows/columns left over by the floor
+    convention get none."""
+    from mixnet import autograd
+    nsp = len(shape) - 2
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 3, shape).astype(np.float32)  # many ties
+    k = (2,) * nsp
+    for data in (x, rng.rand(*shape).astype(np.float32)):
+        a = mx.nd.array(data)
+        a.attach_grad()
+        with autograd.record():
+            y = mx.nd.Pooling(a, kernel=k, stride=k, pool_type="max")
+        dy = rng.rand(*y.shape).astype(np.float32)
+        y.backward(mx.nd.array(dy))
+        want = np.zeros_like(data)
+        out = y.shape[2:]
+        for idx in np.ndindex(*y.shape):
+            n, c, pos = idx[0], idx[1], idx[2:]
+            win = data[(n, c) + tuple(slice(2 * q, 2 * q + 2) for q in pos)]
+            first = np.unravel_index(np.argmax(win), win.shape)
+            want[(n, c) + tuple(2 * q + f for q, f in zip(pos, first))] += dy[idx]
+        assert y.shape[2:] == tuple(s // 2 for s in shape[2:]) == out
+        np.testing.assert_array_equal(a.grad.asnumpy(), want)

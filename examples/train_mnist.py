@@ -82,8 +82,8 @@ def main(argv=None):
     net = lenet() if args.network == "lenet" else mlp()
     batches_per_epoch = 4000 // args.batch_size
     steps = [int(e) * batches_per_epoch for e in args.lr_step_epochs.split(",") if e.strip()]
-    scheduler = (mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=args.lr_factor)
-                 if steps else None)
+    scheduler = (mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=args.lr_factor,
+                                                      base_lr=args.lr) if steps else None)
     mod = mx.mod.Module(net, context=mx.cpu())
     tic = time.time()
     mod.fit(train, eval_data=val, eval_metric="acc",

@@ -15,6 +15,7 @@ from . import symbol
 from . import symbol as sym
 from . import executor
 from . import random as rnd
+from . import registry
 from . import io
 from . import initializer
 from . import initializer as init
@@ -33,4 +34,4 @@ __all__ = ["MXNetError", "__version__", "Context", "cpu", "gpu", "cpu_pinned",
            "current_context", "num_gpus", "nd", "ndarray", "engine", "context", "base",
            "operator", "autograd", "symbol", "sym", "executor", "model", "name", "attribute", "AttrScope", "random", "rnd", "test_utils", "util",
            "io", "initializer", "init", "lr_scheduler", "optimizer", "metric", "kvstore", "kv",
-           "callback", "module", "mod"]
+           "callback", "module", "mod", "registry"]

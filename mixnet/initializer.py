@@ -31,6 +31,7 @@ import numpy as np
 from .base import MXNetError, string_types
 from .ndarray import NDArray
 from . import ndarray as _nd
+from . import registry as _registry
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed",
            "Zero", "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier",
@@ -40,82 +41,6 @@ __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mi
 class InitError(MXNetError, ValueError):
     """Bad initializer input. A ``ValueError`` as in MXNet, and an ``MXNetError`` so the
     framework's own error type catches it too."""
-
-
-# ------------------------------------------------------------------------- registry
-_REGISTRY: dict[str, type] = {}
-
-
-def register(klass: type) -> type:
-    """``mx.init.register(klass)``: register an :class:`Initializer` subclass under its
-    lower-case class name, so ``'name'`` and its ``dumps()`` JSON create it everywhere
-    (``Variable(init=...)``, Module, Gluon). Usable as a class decorator; returns it."""
-    if not (isinstance(klass, type) and issubclass(klass, Initializer)):
-        raise InitError("can only register subclasses of Initializer, got %r" % (klass,))
-    _add(klass.__name__.lower(), klass)
-    return klass
-
-
-def alias(*aliases: str) -> Callable[[type], type]:
-    """``mx.init.alias(*aliases)``: class decorator registering extra (lower-case) names
-    for an initializer, e.g. ``@alias('zeros')`` on ``Zero``."""
-    def deco(klass: type) -> type:
-        for name in aliases:
-            _add(name.lower(), klass)
-        return klass
-    return deco
-
-
-def _add(name: str, klass: type) -> None:
-    old = _REGISTRY.get(name)
-    if old is not None and old is not klass:
-        warnings.warn("new initializer %s.%s registered with name %s overrides %s.%s"
-                      % (klass.__module__, klass.__name__, name, old.__module__,
-                         old.__name__), stacklevel=3)
-    _REGISTRY[name] = klass
-
-
-def create(*args: Any, **kwargs: Any) -> "Initializer":
-    """``mx.init.create(initializer, *args, **kwargs)``: an initializer from an instance
-    (returned as is), a registered name (``'xavier'``, ``'zeros'``; extra arguments go to
-    the constructor), MXNet's ``dumps()`` JSON (``'["xavier", {"magnitude": 2}]'``), a
-    JSON object or a dict with an ``initializer`` key naming the class."""
-    # positional-only spec: constructor keywords such as FusedRNN's ``init`` pass through
-    if args:
-        init, args = args[0], args[1:]
-    elif "initializer" in kwargs:
-        init = kwargs.pop("initializer")
-    else:
-        raise InitError("create() needs an initializer name, JSON or instance")
-    if isinstance(init, Initializer):
-        if args or kwargs:
-            raise InitError("create(%r) got an instance; extra arguments %r %r cannot be "
-                            "applied" % (init, args, kwargs))
-        return init
-    if isinstance(init, dict):
-        return create(**dict(init, **kwargs))
-    if not isinstance(init, string_types):
-        raise InitError("initializer must be a name, JSON string or Initializer, got %s"
-                        % type(init).__name__)
-    text = init.strip()
-    if text.startswith("[") or text.startswith("{"):
-        if args or kwargs:
-            raise InitError("create(%r): a JSON spec takes no extra arguments" % init)
-        try:
-            spec = json.loads(text)
-        except ValueError as e:
-            raise InitError("initializer JSON %r cannot be parsed: %s" % (init, e)) from None
-        if isinstance(spec, dict):
-            return create(**spec)
-        if (not isinstance(spec, list) or len(spec) != 2 or not isinstance(spec[0], str)
-                or not isinstance(spec[1], dict)):
-            raise InitError("initializer JSON %r must be [name, {kwargs}]" % init)
-        return create(spec[0], **spec[1])
-    klass = _REGISTRY.get(text.lower())
-    if klass is None:
-        raise InitError("unknown initializer %r (known: %s)"
-                        % (init, ", ".join(sorted(_REGISTRY))))
-    return klass(*args, **kwargs)
 
 
 # ------------------------------------------------------------------------ base class
@@ -279,6 +204,16 @@ class Initializer:
             "limited to names ending in 'weight', 'bias', 'gamma' (1.0), 'beta' (0.0), "
             "'min' (0.0) and 'max' (1.0); use mx.sym.Variable(init=mx.init.*) to set one"
             % (name, getattr(arr, "shape", None)))
+
+
+# ------------------------------------------------------------------------- registry
+# mx.init.register / alias / create come from the shared registry (mixnet/registry.py),
+# so initializer names and their dumps() JSON resolve by the same rules as metric and
+# optimizer names; its failures are InitErrors
+_REGISTRY = _registry.registry_for(Initializer, "initializer", InitError)
+register = _REGISTRY.register
+alias = _REGISTRY.alias
+create = _REGISTRY.create
 
 
 def _bilinear_kernel(shape: tuple, what: str) -> np.ndarray:

@@ -155,7 +155,39 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
-class PolyScheduler(LRScheduler):
+class _AnnealScheduler(LRScheduler):
+    """Poly and cosine schedules: after warm-up the rate goes from the constructor's
+    ``base_lr`` to ``final_lr`` along ``_decay(elapsed, total)`` (1 at the start, 0 at
+    ``max_update``) and stays there; ``max_update`` must be an int >= 1."""
+
+    def __init__(self, max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr,
+                 warmup_mode):
+        super(_AnnealScheduler, self).__init__(base_lr, warmup_steps, warmup_begin_lr,
+                                               warmup_mode)
+        name = type(self).__name__
+        _check_int(max_update, "max_update", name)
+        if max_update < 1:
+            raise ValueError("%s: maximum number of updates must be strictly positive (got "
+                             "max_update=%r)" % (name, max_update))
+        # kept apart from base_lr, which an optimizer's learning_rate may overwrite
+        self.base_lr_orig = base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def _decay(self, elapsed, total):
+        raise NotImplementedError
+
+    def __call__(self, num_update):
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        if num_update <= self.max_update:
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
+                self._decay(num_update - self.warmup_steps, self.max_steps)
+        return self.base_lr
+
+
+class PolyScheduler(_AnnealScheduler):
     """``PolyScheduler(max_update, base_lr=0.01, pwr=2, final_lr=0, warmup_steps=0,
     warmup_begin_lr=0, warmup_mode='linear')``: after warm-up, ``final_lr + (base_lr -
     final_lr) * (1 - (n - warmup_steps)/(max_update - warmup_steps))**pwr`` up to
@@ -164,29 +196,15 @@ class PolyScheduler(LRScheduler):
 
     def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
                  warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
-        super(PolyScheduler, self).__init__(base_lr, warmup_steps, warmup_begin_lr,
-                                            warmup_mode)
-        _check_int(max_update, "max_update", "PolyScheduler")
-        if max_update < 1:
-            raise ValueError("PolyScheduler: maximum number of updates must be strictly "
-                             "positive (got max_update=%r)" % (max_update,))
+        super(PolyScheduler, self).__init__(max_update, base_lr, final_lr, warmup_steps,
+                                            warmup_begin_lr, warmup_mode)
         self.power = pwr
-        self.base_lr_orig = self.base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
 
-    def __call__(self, num_update):
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                pow(1 - float(num_update - self.warmup_steps) / float(self.max_steps),
-                    self.power)
-        return self.base_lr
+    def _decay(self, elapsed, total):
+        return pow(1 - float(elapsed) / float(total), self.power)
 
 
-class CosineScheduler(LRScheduler):
+class CosineScheduler(_AnnealScheduler):
     """``CosineScheduler(max_update, base_lr=0.01, final_lr=0, warmup_steps=0,
     warmup_begin_lr=0, warmup_mode='linear')``: after warm-up, ``final_lr + (base_lr -
     final_lr) * (1 + cos(pi*(n - warmup_steps)/(max_update - warmup_steps)))/2`` up to
@@ -195,21 +213,9 @@ class CosineScheduler(LRScheduler):
 
     def __init__(self, max_update, base_lr=0.01, final_lr=0,
                  warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
-        super(CosineScheduler, self).__init__(base_lr, warmup_steps, warmup_begin_lr,
-                                              warmup_mode)
-        _check_int(max_update, "max_update", "CosineScheduler")
-        if max_update < 1:
-            raise ValueError("CosineScheduler: maximum number of updates must be strictly "
-                             "positive (got max_update=%r)" % (max_update,))
-        self.base_lr_orig = base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
+        super(CosineScheduler, self).__init__(max_update, base_lr, final_lr, warmup_steps,
+                                              warmup_begin_lr, warmup_mode)
 
-    def __call__(self, num_update):
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                (1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps)) / 2
-        return self.base_lr
+    def _decay(self, elapsed, total):
+        # halving is exact in binary floating point, so this matches (b - f) * (1+cos)/2
+        return (1 + cos(pi * elapsed / total)) / 2

@@ -20,9 +20,7 @@ Each array costs one host copy (``asnumpy``) per update; the arithmetic is vecto
 """
 from __future__ import annotations
 
-import json
 import math
-import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Optional
 
@@ -30,6 +28,7 @@ import numpy
 
 from .base import MXNetError, numeric_types, string_types
 from .ndarray import NDArray
+from . import registry as _registry
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC",
            "Perplexity", "MAE", "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood",
@@ -76,88 +75,6 @@ def check_label_shapes(labels: Any, preds: Any, wrap: bool = False, shape: bool 
     if wrap:
         labels, preds = _wrap(labels), _wrap(preds)
     return labels, preds
-
-
-# ------------------------------------------------------------------------- registry
-_REGISTRY: dict[str, type] = {}
-
-
-def register(klass: type) -> type:
-    """``mx.metric.register(klass)``: register an :class:`EvalMetric` subclass under its
-    lower-case class name so :func:`create` finds it; usable as a class decorator."""
-    if not (isinstance(klass, type) and issubclass(klass, EvalMetric)):
-        raise MetricError("can only register subclasses of EvalMetric, got %r" % (klass,))
-    _add(klass.__name__.lower(), klass)
-    return klass
-
-
-def alias(*aliases: str) -> Callable[[type], type]:
-    """``mx.metric.alias(*aliases)``: class decorator registering extra names for a
-    metric, e.g. ``@alias('acc')`` on ``Accuracy``."""
-    def deco(klass: type) -> type:
-        for name in aliases:
-            _add(name.lower(), klass)
-        return klass
-    return deco
-
-
-def _add(name: str, klass: type) -> None:
-    old = _REGISTRY.get(name)
-    if old is not None and old is not klass:
-        warnings.warn("new metric %s.%s registered with name %s overrides %s.%s"
-                      % (klass.__module__, klass.__name__, name, old.__module__,
-                         old.__name__), stacklevel=3)
-    _REGISTRY[name] = klass
-
-
-def _create(metric: Any = None, *args: Any, **kwargs: Any) -> "EvalMetric":
-    if metric is None:
-        if "metric" not in kwargs:
-            raise MetricError("create() needs a metric name, instance or config")
-        metric = kwargs.pop("metric")
-    if isinstance(metric, EvalMetric):
-        if args or kwargs:
-            raise MetricError("create(%s) got an instance; extra arguments %r %r cannot be "
-                             "applied" % (metric.name, args, kwargs))
-        return metric
-    if isinstance(metric, dict):
-        return _create(**dict(metric, **kwargs))
-    if not isinstance(metric, string_types):
-        raise MetricError("metric must be a name, callable, EvalMetric, list or config "
-                         "dict, got %s" % type(metric).__name__)
-    text = metric.strip()
-    if text.startswith("[") or text.startswith("{"):
-        try:
-            spec = json.loads(text)
-        except ValueError as e:
-            raise MetricError("metric JSON %r cannot be parsed: %s" % (metric, e)) from None
-        if isinstance(spec, dict):
-            return _create(**spec)
-        if (not isinstance(spec, list) or len(spec) != 2 or not isinstance(spec[0], str)
-                or not isinstance(spec[1], dict)):
-            raise MetricError("metric JSON %r must be [name, {kwargs}]" % metric)
-        return _create(spec[0], **spec[1])
-    klass = _REGISTRY.get(text.lower())
-    if klass is None:
-        raise MetricError("unknown metric %r (known: %s)"
-                         % (metric, ", ".join(sorted(_REGISTRY))))
-    return klass(*args, **kwargs)
-
-
-def create(metric: Any, *args: Any, **kwargs: Any) -> "EvalMetric":
-    """``mx.metric.create(metric, *args, **kwargs)``: a metric from a registered name or
-    alias (``'acc'``, ``'ce'``, ``'top_k_accuracy'``; the arguments go to the
-    constructor), an :class:`EvalMetric` (returned as is), a config dict from
-    ``get_config()``, a callable ``feval(label, pred)`` (-> :class:`CustomMetric`), or a
-    list of any of these (-> :class:`CompositeEvalMetric`)."""
-    if callable(metric):
-        return CustomMetric(metric, *args, **kwargs)
-    if isinstance(metric, list):
-        composite = CompositeEvalMetric()
-        for child in metric:
-            composite.add(create(child, *args, **kwargs))
-        return composite
-    return _create(metric, *args, **kwargs)
 
 
 # ------------------------------------------------------------------------ base class
@@ -263,6 +180,31 @@ class EvalMetric:
         if not self._has_global_stats:
             return self.get_name_value()
         return self._pairs(*self.get_global())
+
+
+# ------------------------------------------------------------------------- registry
+# the shared registry (mixnet/registry.py) with MetricError, so metric names, aliases and
+# JSON/dict specs follow the same rules as initializers and optimizers
+_REGISTRY = _registry.registry_for(EvalMetric, "metric", MetricError)
+register = _REGISTRY.register
+alias = _REGISTRY.alias
+_create = _REGISTRY.create
+
+
+def create(metric: Any, *args: Any, **kwargs: Any) -> "EvalMetric":
+    """``mx.metric.create(metric, *args, **kwargs)``: a metric from a registered name or
+    alias (``'acc'``, ``'ce'``, ``'top_k_accuracy'``; the arguments go to the
+    constructor), an :class:`EvalMetric` (returned as is), a config dict from
+    ``get_config()``, a callable ``feval(label, pred)`` (-> :class:`CustomMetric`), or a
+    list of any of these (-> :class:`CompositeEvalMetric`)."""
+    if callable(metric):
+        return CustomMetric(metric, *args, **kwargs)
+    if isinstance(metric, list):
+        composite = CompositeEvalMetric()
+        for child in metric:
+            composite.add(create(child, *args, **kwargs))
+        return composite
+    return _create(metric, *args, **kwargs)
 
 
 @register

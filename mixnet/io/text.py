@@ -46,6 +46,45 @@ def _index_of(rows: np.ndarray) -> np.ndarray:
     return np.maximum(rows, 0).astype(np.uint64)
 
 
+def _check_label_rows(where: str, label_arg: str, label_path: Any, have: int, need: int,
+                      data_arg: str, data_path: Any) -> None:
+    """A label file needs a row for each data row it is aligned with (extras are
+    ignored)."""
+    if have < need:
+        raise MXNetError("%s: %s=%r has %d rows, fewer than the %d rows of %s=%r"
+                         % (where, label_arg, os.fspath(label_path), have, need, data_arg,
+                            os.fspath(data_path)))
+
+
+class _RowFileIter(MXDataIter):
+    """A text-file iterator: this ``__init__`` checks the arguments both formats take
+    (setting ``_data_shape``, ``_label_shape``, ``batch_size``, ``round_batch``); the
+    subclass's then sets ``self._loader`` (a ``BatchLoader`` over the file's rows) and
+    builds a batch from the loader's rows in ``_rows_batch(rows, pad)`` -> ``(data,
+    label, pad, index)``."""
+
+    def __init__(self, where: str, kwargs: dict, data_name: str, label_name: str,
+                 data_shape: Any, label_shape: Any, batch_size: Any, round_batch: Any):
+        warn_unknown(where, kwargs)
+        super().__init__(data_name, label_name)
+        if data_shape is None:
+            raise MXNetError("%s: argument 'data_shape' is required" % where)
+        self._data_shape = parse_shape("data_shape", data_shape, where)
+        self._label_shape = parse_shape("label_shape", label_shape, where)
+        self.batch_size = parse_int("batch_size", batch_size, where, low=1)
+        self.round_batch = parse_bool("round_batch", round_batch, where)
+
+    def _before_first(self) -> None:
+        self._loader.before_first()
+
+    def _fetch(self) -> Optional[tuple]:
+        got = self._loader.next()
+        return None if got is None else self._rows_batch(*got)
+
+    def _rows_batch(self, rows: np.ndarray, pad: int) -> tuple:
+        raise NotImplementedError
+
+
 # ------------------------------------------------------------------------------- CSV
 def _load_csv(path: Any, width: int, dtype: np.dtype, where: str, arg: str,
               shape: tuple) -> np.ndarray:
@@ -66,7 +105,7 @@ def _load_csv(path: Any, width: int, dtype: np.dtype, where: str, arg: str,
     return table.astype(dtype)
 
 
-class CSVIter(MXDataIter):
+class CSVIter(_RowFileIter):
     """``mx.io.CSVIter(data_csv, data_shape, label_csv='NULL', label_shape=(1,),
     batch_size, round_batch=True, prefetch_buffer=4, ctx='gpu', dtype=None)`` (keyword
     arguments only): batches of the rows of ``data_csv`` (comma-separated numbers, one
@@ -81,14 +120,9 @@ class CSVIter(MXDataIter):
                  dtype: Any = None, data_name: str = "data",
                  label_name: str = "softmax_label", **kwargs: Any):
         where = "CSVIter"
-        warn_unknown(where, kwargs)
-        super().__init__(data_name, label_name)
-        if data_shape is None:
-            raise MXNetError("%s: argument 'data_shape' is required" % where)
-        self._data_shape = parse_shape("data_shape", data_shape, where)
-        self._label_shape = parse_shape("label_shape", label_shape, where)
-        bs = parse_int("batch_size", batch_size, where, low=1)
-        self.round_batch = parse_bool("round_batch", round_batch, where)
+        super().__init__(where, kwargs, data_name, label_name, data_shape, label_shape,
+                         batch_size, round_batch)
+        bs = self.batch_size
         self._dtype = normalize_dtype(dtype)
         if self._dtype.name not in ("float32", "int32", "int64"):
             raise MXNetError("%s: dtype must be None, 'float32', 'int32' or 'int64', got %r"
@@ -105,10 +139,8 @@ class CSVIter(MXDataIter):
         else:
             label = _load_csv(label_csv, lwidth, self._dtype, where, "label_csv",
                               self._label_shape)
-            if label.shape[0] < n:
-                raise MXNetError("%s: label_csv=%r has %d rows, fewer than the %d rows of "
-                                 "data_csv=%r" % (where, os.fspath(label_csv), label.shape[0],
-                                                  n, os.fspath(data_csv)))
+            _check_label_rows(where, "label_csv", label_csv, label.shape[0], n, "data_csv",
+                              data_csv)
             self._label = np.ascontiguousarray(label[:n])
         self._data = self._data.reshape((n,) + self._data_shape)
         self._label = self._label.reshape((n,) + _label_out_shape(1, self._label_shape)[1:])
@@ -116,14 +148,7 @@ class CSVIter(MXDataIter):
         self._describe((bs,) + self._data_shape, self._dtype.type,
                        _label_out_shape(bs, self._label_shape), self._dtype.type)
 
-    def _before_first(self) -> None:
-        self._loader.before_first()
-
-    def _fetch(self) -> Optional[tuple]:
-        got = self._loader.next()
-        if got is None:
-            return None
-        rows, pad = got
+    def _rows_batch(self, rows: np.ndarray, pad: int) -> tuple:
         if pad == 0:
             rows_sel: Any = slice(int(rows[0]), int(rows[0]) + len(rows))
         else:
@@ -191,7 +216,7 @@ def _parse_libsvm(lines: list, width: int, where: str, arg: str, path: Any) -> t
     return y, flat[:, 1].astype(np.float32), idx.astype(np.int64), indptr
 
 
-class LibSVMIter(MXDataIter):
+class LibSVMIter(_RowFileIter):
     """``mx.io.LibSVMIter(data_libsvm, data_shape, label_libsvm='NULL', label_shape=(1,),
     num_parts=1, part_index=0, batch_size, round_batch=True, prefetch_buffer=4,
     ctx='gpu', dtype=None)`` (keyword arguments only): batches of a LibSVM file
@@ -206,18 +231,13 @@ class LibSVMIter(MXDataIter):
                  prefetch_buffer: Any = 4, ctx: Any = "gpu", dtype: Any = None,
                  data_name: str = "data", label_name: str = "softmax_label", **kwargs: Any):
         where = "LibSVMIter"
-        warn_unknown(where, kwargs)
-        super().__init__(data_name, label_name)
-        if data_shape is None:
-            raise MXNetError("%s: argument 'data_shape' is required" % where)
-        self._data_shape = parse_shape("data_shape", data_shape, where)
-        self._label_shape = parse_shape("label_shape", label_shape, where)
+        super().__init__(where, kwargs, data_name, label_name, data_shape, label_shape,
+                         batch_size, round_batch)
+        bs = self.batch_size
         if len(self._data_shape) != 1:
             raise MXNetError("%s: data_shape must be 1-D, got %s" % (where, self._data_shape))
         if len(self._label_shape) != 1:
             raise MXNetError("%s: label_shape must be 1-D, got %s" % (where, self._label_shape))
-        bs = parse_int("batch_size", batch_size, where, low=1)
-        self.round_batch = parse_bool("round_batch", round_batch, where)
         nparts = parse_int("num_parts", num_parts, where, low=1)
         pidx = parse_int("part_index", part_index, where, low=0)
         if pidx >= nparts:
@@ -242,11 +262,8 @@ class LibSVMIter(MXDataIter):
         if has_label_file:
             # rows are taken by line number, so data and labels stay aligned in every part
             all_label, _ = _line_spans(_read_lines(label_libsvm, where, "label_libsvm"), 1, 0)
-            if len(all_label) < first + n:
-                raise MXNetError("%s: label_libsvm=%r has %d rows, fewer than the %d rows of "
-                                 "data_libsvm=%r" % (where, os.fspath(label_libsvm),
-                                                     len(all_label), first + n,
-                                                     os.fspath(data_libsvm)))
+            _check_label_rows(where, "label_libsvm", label_libsvm, len(all_label), first + n,
+                              "data_libsvm", data_libsvm)
             _, *self._label_csr = _parse_libsvm(all_label[first:first + n],
                                                 self._label_shape[0], where, "label_libsvm",
                                                 label_libsvm)
@@ -256,14 +273,7 @@ class LibSVMIter(MXDataIter):
         self._describe((bs,) + self._data_shape, np.float32,
                        _label_out_shape(bs, self._label_shape), np.float32)
 
-    def _before_first(self) -> None:
-        self._loader.before_first()
-
-    def _fetch(self) -> Optional[tuple]:
-        got = self._loader.next()
-        if got is None:
-            return None
-        rows, pad = got
+    def _rows_batch(self, rows: np.ndarray, pad: int) -> tuple:
         d, i, p = gather_csr(*self._csr, rows)
         data = csr_matrix((d, i, p), shape=(len(rows),) + self._data_shape, ctx=_CPU,
                           dtype=np.float32)

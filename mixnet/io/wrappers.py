@@ -20,7 +20,26 @@ from .base import DataBatch, DataDesc, DataIter
 __all__ = ["ResizeIter", "PrefetchingIter"]
 
 
-class ResizeIter(DataIter):
+class _BatchHoldingIter(DataIter):
+    """A wrapper iterator whose ``iter_next`` leaves the current ``DataBatch`` in
+    ``current_batch``; the ``get*`` accessors read it."""
+
+    current_batch: Optional[DataBatch]
+
+    def getdata(self) -> list:
+        return self.current_batch.data
+
+    def getlabel(self) -> list:
+        return self.current_batch.label
+
+    def getindex(self) -> Any:
+        return self.current_batch.index
+
+    def getpad(self) -> int:
+        return self.current_batch.pad
+
+
+class ResizeIter(_BatchHoldingIter):
     """``mx.io.ResizeIter(data_iter, size, reset_internal=True)``: an epoch of exactly
     ``size`` batches of ``data_iter``, which is reset whenever it runs out before that.
 
@@ -64,18 +83,6 @@ class ResizeIter(DataIter):
                                  "after reset()" % type(self.data_iter).__name__) from None
         self.cur += 1
         return True
-
-    def getdata(self) -> list:
-        return self.current_batch.data
-
-    def getlabel(self) -> list:
-        return self.current_batch.label
-
-    def getindex(self) -> Any:
-        return self.current_batch.index
-
-    def getpad(self) -> int:
-        return self.current_batch.pad
 
 
 class _Worker:
@@ -155,7 +162,7 @@ def _stop_workers(workers: list) -> None:
         w.stop()
 
 
-class PrefetchingIter(DataIter):
+class PrefetchingIter(_BatchHoldingIter):
     """``mx.io.PrefetchingIter(iters, rename_data=None, rename_label=None)``: wrap one
     iterator or a list of them; a background thread per iterator fetches its next batch
     while the current one is in use, and each ``DataBatch`` concatenates the data and the
@@ -263,15 +270,3 @@ class PrefetchingIter(DataIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
-
-    def getdata(self) -> list:
-        return self.current_batch.data
-
-    def getlabel(self) -> list:
-        return self.current_batch.label
-
-    def getindex(self) -> Any:
-        return self.current_batch.index
-
-    def getpad(self) -> int:
-        return self.current_batch.pad

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -28,32 +29,41 @@ def _as_list(obj: Any) -> list:
 
 def parse_data_desc(data_names: Sequence[str], label_names: Sequence[str],
                     data_shapes: Any, label_shapes: Any) -> tuple:
-    """Turn ``(name, shape)`` pairs or ``DataDesc``s into ``DataDesc`` lists and check
-    that their names are the module's data and label names."""
+    """Turn ``(name, shape)`` pairs or ``DataDesc``s into ``DataDesc`` lists, in the
+    order of the module's names. Data names must match the module's; label names that
+    do not only warn, as in MXNet (an iterator's labels bound to a prediction module)."""
     from ..io import DataDesc
 
-    def norm(shapes: Any, names: Sequence[str], what: str) -> list:
+    def norm(shapes: Any, what: str) -> list:
         descs = []
         for s in shapes:
             if isinstance(s, DataDesc):
                 descs.append(s)
-            else:
-                try:
-                    name, shape = s
-                except (TypeError, ValueError):
-                    raise MXNetError("Module.bind: %s shapes must be DataDesc or (name, "
-                                     "shape) pairs, got %r" % (what, s)) from None
-                descs.append(DataDesc(name, tuple(shape)))
-        got = [d.name for d in descs]
-        if got != list(names):
-            raise MXNetError("Module.bind: %s shapes are given for %s but the module's %s "
-                             "names are %s" % (what, got, what, list(names)))
+                continue
+            try:
+                name, shape = s
+            except (TypeError, ValueError):
+                raise MXNetError("Module.bind: %s shapes must be DataDesc or (name, shape) "
+                                 "pairs, got %r" % (what, s)) from None
+            descs.append(DataDesc(name, tuple(shape)))
         return descs
 
-    data = norm(data_shapes, data_names, "data")
+    def match(descs: list, names: Sequence[str], what: str, strict: bool) -> list:
+        got = [d.name for d in descs]
+        if sorted(got) == sorted(names):
+            by_name = {d.name: d for d in descs}
+            return [by_name[n] for n in names]
+        msg = ("Module.bind: %s shapes are given for %s but the module's %s names are %s"
+               % (what, got, what, list(names)))
+        if strict:
+            raise MXNetError(msg)
+        warnings.warn(msg, stacklevel=3)
+        return descs
+
+    data = match(norm(data_shapes, "data"), data_names, "data", True)
     if label_shapes is None or not list(label_shapes):
         return data, None
-    return data, norm(label_shapes, label_names, "label")
+    return data, match(norm(label_shapes, "label"), label_names, "label", False)
 
 
 class BaseModule:

@@ -20,7 +20,7 @@ import math
 
 import numpy
 
-from ..ndarray import (abs as nd_abs, adam_update, clip, ftml_update, lamb_update_phase1,
+from ..ndarray import (abs as nd_abs, adam_update, ftml_update, lamb_update_phase1,
                        lamb_update_phase2, maximum, mp_lamb_update_phase1,
                        mp_lamb_update_phase2, sqrt, zeros)
 from .optimizer import Optimizer, per_index, register
@@ -28,10 +28,11 @@ from .optimizer import Optimizer, per_index, register
 __all__ = ["Adam", "Adamax", "Nadam", "FTML", "LAMB"]
 
 
-def _moments(weight):
-    """Zero first and second moments in the weight's dtype."""
-    return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-            zeros(weight.shape, weight.context, dtype=weight.dtype))
+def _moments(weight, stype=None):
+    """Zero first and second moments in the weight's dtype (and storage ``stype``; dense
+    when ``None``)."""
+    return (zeros(weight.shape, weight.context, dtype=weight.dtype, stype=stype),
+            zeros(weight.shape, weight.context, dtype=weight.dtype, stype=stype))
 
 
 @register
@@ -50,21 +51,14 @@ class Adam(Optimizer):
         self.lazy_update = lazy_update
 
     def create_state(self, index, weight):
-        stype = weight.stype if self.lazy_update else "default"
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype, stype=stype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype, stype=stype))
+        return _moments(weight, weight.stype if self.lazy_update else "default")
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         t = self._index_update_count[index]
         lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
-        kwargs = {"beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon,
-                  "rescale_grad": self.rescale_grad}
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
+        kwargs = self._fused_kwargs(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
         mean, var = state
         adam_update(weight, grad, mean, var, out=weight, lazy_update=self.lazy_update,
                     lr=lr, wd=wd, **kwargs)
@@ -87,14 +81,10 @@ class Adamax(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         t = self._index_update_count[index]
         lr /= (1. - self.beta1 ** t)
-        grad = grad * self.rescale_grad + wd * weight
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        grad = self._clip(grad * self.rescale_grad + wd * weight)
         m_t, u_t = state
         m_t[:] *= self.beta1
         m_t[:] += (1. - self.beta1) * grad
@@ -123,13 +113,9 @@ class Nadam(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         t = self._index_update_count[index]
-        grad = grad * self.rescale_grad + wd * weight
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        grad = self._clip(grad * self.rescale_grad + wd * weight)
         momentum_t = self.beta1 * (1. - 0.5 * (pow(0.96, t * self.schedule_decay)))
         momentum_t_1 = self.beta1 * (1. - 0.5 * (pow(0.96, (t + 1) * self.schedule_decay)))
         self.m_schedule = self.m_schedule * momentum_t
@@ -164,14 +150,10 @@ class FTML(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         t = self._index_update_count[index]
-        kwargs = {"beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon,
-                  "rescale_grad": self.rescale_grad, "t": t}
-        if self.clip_gradient:
-            kwargs["clip_grad"] = self.clip_gradient
+        kwargs = self._fused_kwargs("clip_grad", beta1=self.beta1, beta2=self.beta2,
+                                    epsilon=self.epsilon, t=t)
         prev_d, prev_v, prev_z = state
         ftml_update(weight, grad, prev_d, prev_v, prev_z, out=weight, lr=lr, wd=wd, **kwargs)
 
@@ -197,23 +179,14 @@ class LAMB(Optimizer):
         self.bias_correction = bias_correction
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype, stype=weight.stype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype, stype=weight.stype))
+        return _moments(weight, weight.stype)
 
+    @per_index
     def _update_impl(self, index, weight, grad, state, multi_precision=False):
-        if isinstance(index, (tuple, list)):
-            for i, w, g, s in zip(index, weight, grad, state):
-                self._update_impl(i, w, g, s, multi_precision)
-            return
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         t = self._index_update_count[index]
-        kwargs = {"beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon,
-                  "bias_correction": self.bias_correction,
-                  "rescale_grad": self.rescale_grad, "t": t}
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
+        kwargs = self._fused_kwargs(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
+                                    bias_correction=self.bias_correction, t=t)
         bounds = {}
         if self.lower_bound:
             bounds["lower_bound"] = self.lower_bound

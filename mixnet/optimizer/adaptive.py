@@ -17,8 +17,7 @@ MXNet 1.9.1 conventions kept:
 """
 from __future__ import annotations
 
-from ..ndarray import (clip, ftrl_update, rmsprop_update, rmspropalex_update, sqrt, square,
-                       zeros)
+from ..ndarray import ftrl_update, rmsprop_update, rmspropalex_update, sqrt, square, zeros
 from ..ndarray import sparse as _sparse
 from .optimizer import Optimizer, per_index, register
 
@@ -46,19 +45,13 @@ class AdaGrad(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         history = state
         if grad.stype == "row_sparse":
-            kwargs = {"epsilon": self.float_stable_eps, "rescale_grad": self.rescale_grad}
-            if self.clip_gradient:
-                kwargs["clip_gradient"] = self.clip_gradient
-            _sparse.adagrad_update(weight, grad, history, out=weight, lr=lr, wd=wd, **kwargs)
+            _sparse.adagrad_update(weight, grad, history, out=weight, lr=lr, wd=wd,
+                                   **self._fused_kwargs(epsilon=self.float_stable_eps))
             return
-        grad = grad * self.rescale_grad
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        grad = self._clip(grad * self.rescale_grad)
         history[:] += square(grad)
         div = grad / sqrt(history + self.float_stable_eps)
         weight[:] += (div + weight * wd) * -lr
@@ -84,9 +77,8 @@ class AdaDelta(Optimizer):
     def update(self, index, weight, grad, state):
         wd = self._get_wd(index)
         self._update_count(index)
-        grad *= self.rescale_grad
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        grad *= self.rescale_grad  # in place, as MXNet's AdaDelta does
+        grad = self._clip(grad)
         acc_g, acc_delta = state
         acc_g[:] *= self.rho
         acc_g[:] += (1. - self.rho) * grad * grad
@@ -118,15 +110,10 @@ class RMSProp(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        kwargs = {"gamma1": self.gamma1, "epsilon": self.epsilon,
-                  "rescale_grad": self.rescale_grad}
+        lr, wd = self._begin_update(index)
+        kwargs = self._fused_kwargs(gamma1=self.gamma1, epsilon=self.epsilon)
         if self.centered:
             kwargs["gamma2"] = self.gamma2
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
         if self.clip_weights:
             kwargs["clip_weights"] = self.clip_weights
         if not self.centered:
@@ -156,11 +143,7 @@ class Ftrl(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        wd = self._get_wd(index)
-        lr = self._get_lr(index)
-        kwargs = {"lamda1": self.lamda1, "beta": self.beta, "rescale_grad": self.rescale_grad}
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
+        lr, wd = self._begin_update(index)
         z, n = state
-        ftrl_update(weight, grad, z, n, out=weight, lr=lr, wd=wd, **kwargs)
+        ftrl_update(weight, grad, z, n, out=weight, lr=lr, wd=wd,
+                    **self._fused_kwargs(lamda1=self.lamda1, beta=self.beta))

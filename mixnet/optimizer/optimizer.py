@@ -32,7 +32,8 @@ from typing import Callable, Dict
 import numpy
 
 from ..base import MXNetError
-from ..ndarray import NDArray, cast, zeros
+from .. import registry as _registry
+from ..ndarray import NDArray, cast, clip, zeros
 
 __all__ = ["Optimizer", "Updater", "Test", "create", "register", "get_updater"]
 
@@ -66,16 +67,17 @@ def _accepted_arguments(cls: type) -> list:
 
 
 def per_index(update: Callable) -> Callable:
-    """Let an ``update(index, weight, grad, state)`` written for one parameter also take
-    lists of them, looping in order (MXNet's non-aggregating optimizers see one index per
-    call from the ``Updater``; direct callers may pass lists)."""
+    """Let an ``update(index, weight, grad, state, *args, **kwargs)`` written for one
+    parameter also take lists of them, looping in order with the same extra arguments
+    (MXNet's non-aggregating optimizers see one index per call from the ``Updater``;
+    direct callers may pass lists)."""
     @functools.wraps(update)
-    def wrapper(self, index, weight, grad, state):
+    def wrapper(self, index, weight, grad, state, *args, **kwargs):
         if isinstance(index, (list, tuple)):
             for i, w, g, s in zip(index, weight, grad, state):
-                update(self, i, w, g, s)
+                update(self, i, w, g, s, *args, **kwargs)
         else:
-            update(self, index, weight, grad, state)
+            update(self, index, weight, grad, state, *args, **kwargs)
     return wrapper
 
 
@@ -95,7 +97,8 @@ class Optimizer(object):
     ``create_state(index, weight)`` and ``update(index, weight, grad, state)``.
     """
 
-    opt_registry: Dict[str, type] = {}
+    #: lower-case name -> class; the table of the shared registry, bound below the class
+    opt_registry: Dict[str, type]
 
     def __init__(self, rescale_grad=1., param_idx2name=None, wd=0.,
                  clip_gradient=None, learning_rate=None,
@@ -150,26 +153,17 @@ class Optimizer(object):
         """``Optimizer.register(klass)``: register an optimizer class under its lower-case
         class name (a later class of the same name replaces the earlier one, with a
         warning). Usable as a decorator; returns the class."""
+        # MXNet checks only that klass is a class here, not that it is an Optimizer
         if not isinstance(klass, type):
             raise MXNetError("Optimizer.register expects a class, got %r" % (klass,))
-        name = klass.__name__.lower()
-        if name in Optimizer.opt_registry:
-            old = Optimizer.opt_registry[name]
-            warnings.warn("WARNING: New optimizer %s.%s is overriding existing optimizer "
-                          "%s.%s" % (klass.__module__, klass.__name__,
-                                     old.__module__, old.__name__))
-        Optimizer.opt_registry[name] = klass
+        _REGISTRY.add(klass.__name__, klass)
         return klass
 
     @staticmethod
     def create_optimizer(name, **kwargs):
         """``Optimizer.create_optimizer(name, **kwargs)`` (alias ``mx.optimizer.create``):
         instantiate the registered optimizer ``name`` (case-insensitive) with ``kwargs``."""
-        key = name.lower() if isinstance(name, str) else name
-        if key not in Optimizer.opt_registry:
-            raise OptimizerNameError("unknown optimizer %r (known: %s)"
-                                     % (name, ", ".join(sorted(Optimizer.opt_registry))))
-        return Optimizer.opt_registry[key](**kwargs)
+        return _REGISTRY.find(name)(**kwargs)
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -197,28 +191,29 @@ class Optimizer(object):
     def set_lr_mult(self, args_lr_mult):
         """``set_lr_mult(args_lr_mult)``: learning-rate multipliers by parameter name or
         index; the symbol's ``__lr_mult__`` attributes are the defaults."""
-        self.lr_mult = {}
-        if self.sym_info:
-            attr, arg_names = self.sym_info
-            for name in arg_names:
-                if name in attr and "__lr_mult__" in attr[name]:
-                    self.lr_mult[name] = float(attr[name]["__lr_mult__"])
+        self.lr_mult = self._sym_mults("__lr_mult__")
         self.lr_mult.update(args_lr_mult)
+
+    #: with names known, only parameters ending in one of these keep weight decay
+    _wd_suffixes = ("_weight", "_gamma")
 
     def set_wd_mult(self, args_wd_mult):
         """``set_wd_mult(args_wd_mult)``: weight-decay multipliers by name or index. With
         names known, parameters not ending in ``_weight``/``_gamma`` default to 0; the
         symbol's ``__wd_mult__`` attributes and ``args_wd_mult`` override."""
-        self.wd_mult = {}
-        for n in self.idx2name.values():
-            if not (n.endswith("_weight") or n.endswith("_gamma")):
-                self.wd_mult[n] = 0.0
-        if self.sym_info:
-            attr, arg_names = self.sym_info
-            for name in arg_names:
-                if name in attr and "__wd_mult__" in attr[name]:
-                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
+        self.wd_mult = {n: 0.0 for n in self.idx2name.values()
+                        if not n.endswith(self._wd_suffixes)}
+        self.wd_mult.update(self._sym_mults("__wd_mult__"))
         self.wd_mult.update(args_wd_mult)
+
+    def _sym_mults(self, key):
+        """``{argument name: float(attr[key])}`` for the symbol's arguments carrying the
+        attribute ``key`` (``__lr_mult__``/``__wd_mult__``); empty without a symbol."""
+        if not self.sym_info:
+            return {}
+        attr, arg_names = self.sym_info
+        return {name: float(attr[name][key]) for name in arg_names
+                if name in attr and key in attr[name]}
 
     # ------------------------------------------------------------------ states
     def create_state(self, index, weight):
@@ -278,6 +273,28 @@ class Optimizer(object):
             self._index_update_count[idx] += 1
             self.num_update = max(self._index_update_count[idx], self.num_update)
 
+    def _begin_update(self, index):
+        """Count one more update of the single ``index`` and return its ``(lr, wd)``:
+        the count comes first so that a scheduler sees the new ``num_update``."""
+        self._update_count(index)
+        return self._get_lr(index), self._get_wd(index)
+
+    def _clip(self, grad):
+        """``grad`` clipped to ``[-clip_gradient, clip_gradient]`` when a bound is set,
+        for the optimizers written in NDArray arithmetic (``None`` means no clip)."""
+        if self.clip_gradient is not None:
+            return clip(grad, -self.clip_gradient, self.clip_gradient)
+        return grad
+
+    def _fused_kwargs(self, clip_key="clip_gradient", **kwargs):
+        """The keywords of a fused update operator: ``kwargs`` plus ``rescale_grad`` and,
+        only when ``clip_gradient`` is truthy (MXNet's test: 0 means no clip), the bound
+        under ``clip_key`` (``ftml_update`` calls it ``clip_grad``)."""
+        kwargs["rescale_grad"] = self.rescale_grad
+        if self.clip_gradient:
+            kwargs[clip_key] = self.clip_gradient
+        return kwargs
+
     def _get_lrs(self, indices):
         """The learning rates of ``indices``: the scheduler's (or fixed) rate times each
         index's multiplier."""
@@ -321,6 +338,10 @@ class Optimizer(object):
         self.param_dict = {}
 
 
+# the shared registry (mixnet/registry.py): optimizer names resolve like initializer and
+# metric names, and an unknown one is an OptimizerNameError listing the known names
+_REGISTRY = _registry.registry_for(Optimizer, "optimizer", OptimizerNameError)
+Optimizer.opt_registry = _REGISTRY.entries
 register = Optimizer.register
 create = Optimizer.create_optimizer
 

@@ -21,7 +21,7 @@ import warnings
 
 import numpy
 
-from ..ndarray import (NDArray, clip, mp_nag_mom_update, mp_sgd_mom_update, mp_sgd_update,
+from ..ndarray import (NDArray, mp_nag_mom_update, mp_sgd_mom_update, mp_sgd_update,
                        multi_mp_sgd_mom_update, multi_mp_sgd_update, multi_sgd_mom_update,
                        multi_sgd_update, multi_sum_sq, nag_mom_update, norm, sgd_mom_update,
                        sgd_update, signsgd_update, signum_update, zeros)
@@ -70,11 +70,9 @@ class _MomentumStateMixin(object):
         return zeros(weight.shape, weight.context, dtype=weight.dtype, stype=stype)
 
     def _op_kwargs(self, momentum):
-        kwargs = {"rescale_grad": self.rescale_grad}
+        kwargs = self._fused_kwargs()
         if self.momentum > 0:
             kwargs["momentum"] = momentum
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
         return kwargs
 
     def _update_each(self, weights, grads, states, lrs, wds, kwargs, multi_precision,
@@ -178,14 +176,9 @@ class NAG(_MomentumStateMixin, Optimizer):
             return None
         return zeros(weight.shape, weight.context, dtype=weight.dtype)
 
+    @per_index
     def _update_impl(self, index, weight, grad, state, multi_precision=False):
-        if isinstance(index, (tuple, list)):
-            for i, w, g, s in zip(index, weight, grad, state):
-                self._update_impl(i, w, g, s, multi_precision)
-            return
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index)
         kwargs = self._op_kwargs(self.momentum)
         if not multi_precision:
             if state is not None:
@@ -198,11 +191,8 @@ class NAG(_MomentumStateMixin, Optimizer):
         else:
             mp_sgd_update(weight, grad, state[1], out=weight, lr=lr, wd=wd, **kwargs)
 
+    @per_index
     def update_multi_precision(self, index, weight, grad, state):
-        if isinstance(index, (tuple, list)):
-            for i, w, g, s in zip(index, weight, grad, state):
-                self.update_multi_precision(i, w, g, s)
-            return
         use_mp = (self.multi_precision and weight.dtype == numpy.float16
                   and isinstance(state, (tuple, list)))
         self._update_impl(index, weight, grad, state, multi_precision=use_mp)
@@ -246,18 +236,8 @@ class LARS(_MomentumStateMixin, Optimizer):
         self.cur_lr = lr
         return [lr * self._mult(index, self.lr_mult, "lr_mult") for index in indices]
 
-    def set_wd_mult(self, args_wd_mult):
-        """As ``Optimizer.set_wd_mult`` but only ``_weight`` names keep weight decay."""
-        self.wd_mult = {}
-        for n in self.idx2name.values():
-            if not n.endswith("_weight"):
-                self.wd_mult[n] = 0.0
-        if self.sym_info:
-            attr, arg_names = self.sym_info
-            for name in arg_names:
-                if name in attr and "__wd_mult__" in attr[name]:
-                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
-        self.wd_mult.update(args_wd_mult)
+    # unlike the other optimizers, only ``_weight`` names keep weight decay by default
+    _wd_suffixes = ("_weight",)
 
     def _name(self, index):
         return self.idx2name[index] if index in self.idx2name else str(index)
@@ -350,14 +330,10 @@ class Signum(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        kwargs = {"rescale_grad": self.rescale_grad}
+        lr, wd = self._begin_update(index)
+        kwargs = self._fused_kwargs()
         if self.momentum > 0:
             kwargs["momentum"] = self.momentum
-        if self.clip_gradient:
-            kwargs["clip_gradient"] = self.clip_gradient
         if self.wd_lh:
             kwargs["wd_lh"] = self.wd_lh
         if state is not None:
@@ -388,12 +364,8 @@ class DCASGD(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        grad = grad * self.rescale_grad
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        lr, wd = self._begin_update(index)
+        grad = self._clip(grad * self.rescale_grad)
         mom, previous_weight = state
         step = -lr * (grad + wd * weight + self.lamda * grad * grad * (weight - previous_weight))
         # MXNet tests `if mom:` (ambiguous for arrays); the intent is "momentum state exists"
@@ -413,12 +385,8 @@ class SGLD(Optimizer):
 
     @per_index
     def update(self, index, weight, grad, state):
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        grad = grad * self.rescale_grad
-        if self.clip_gradient is not None:
-            grad = clip(grad, -self.clip_gradient, self.clip_gradient)
+        lr, wd = self._begin_update(index)
+        grad = self._clip(grad * self.rescale_grad)
         weight[:] += -lr / 2 * (grad + wd * weight)
         weight[:] += _random.normal(0, math.sqrt(lr), shape=weight.shape, dtype=weight.dtype,
                                     ctx=weight.context)

@@ -242,35 +242,6 @@ def _pool_forward_cf(xp: Any, x: Any, g: _Geom, p: Any, cdt: Any) -> Any:
     return acc
 
 
-def _max_backward_tiled(xp: Any, dy: Any, x: Any, y: Any, g: _Geom, cdt: Any) -> Any:
-    """Max-pooling data gradient when the windows tile the input (stride == kernel, no
-    padding: the usual 2x2/2): one compare and one multiply over the whole input, with
-    each window's max and gradient broadcast over it. ``None`` when the geometry does
-    not tile, or when some window holds its maximum twice or is NaN: then the per-tap
-    path sends the gradient to the first maximum only, as MXNet does."""
-    if g.stride != g.kernel or any(g.before) or any(g.after):
-        return None
-    n, c = x.shape[:2]
-    tiled = tuple(o * k for o, k in zip(g.out, g.kernel))
-    if any(t > s for t, s in zip(tiled, g.spatial)):
-        return None
-    split = (n, c) + tuple(d for o, k in zip(g.out, g.kernel) for d in (o, k))
-    bshape = (n, c) + tuple(d for o in g.out for d in (o, 1))
-    inner = (slice(None), slice(None)) + tuple(slice(0, t) for t in tiled)
-    yc = y.astype(cdt, copy=False)
-    hit = x[inner].astype(cdt, copy=False).reshape(split) == yc.reshape(bshape)
-    # every non-NaN window has at least one hit, so as many hits as windows means
-    # exactly one in each: no ties to break
-    if int(xp.count_nonzero(hit)) != y.size or bool(xp.isnan(yc).any()):
-        return None
-    grad = hit * dy.astype(cdt, copy=False).reshape(bshape)
-    if tiled == tuple(g.spatial):
-        return grad.reshape(x.shape)
-    dx = xp.zeros(x.shape, cdt)
-    dx[inner] = grad.reshape((n, c) + tiled)
-    return dx
-
-
 def _pool_backward_cf(xp: Any, dy: Any, x: Any, y: Any, g: _Geom, p: Any, cdt: Any) -> Any:
     """The data gradient of pooling, all arrays channel-first, in the compute dtype."""
     kind = p.pool_type
@@ -288,10 +259,6 @@ def _pool_backward_cf(xp: Any, dy: Any, x: Any, y: Any, g: _Geom, p: Any, cdt: A
         if kind == "sum":
             return xp.broadcast_to(dy, x.shape).copy()
         return dy * _lp_pow(xc / y.astype(cdt, copy=False), p.p_value - 1)
-    if kind == "max":
-        dx = _max_backward_tiled(xp, dy, x, y, g, cdt)
-        if dx is not None:
-            return dx
     xpad = _padded(xp, x, g, -np.inf if kind == "max" else 0.0, cdt)
     dpad = xp.zeros(x.shape[:2] + g.buf, cdt)
     lead = (slice(None), slice(None))

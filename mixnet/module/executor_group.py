@@ -14,7 +14,6 @@ import numpy as np
 from ..base import MXNetError
 from ..ndarray import NDArray
 from ..ndarray import concat as _nd_concat
-from ..ndarray import zeros as _nd_zeros
 
 
 def batch_axis(layout: Optional[str]) -> int:
@@ -325,7 +324,3 @@ def _merge(per_output: list) -> list:
             out.append(_nd_concat(*[c.as_in_context(ctx) for c in copies], dim=0))
     return out
 
-
-def zeros_like_on(arr: NDArray, ctx: Any) -> NDArray:
-    """A zero array with ``arr``'s shape and dtype on ``ctx``."""
-    return _nd_zeros(arr.shape, ctx=ctx, dtype=arr.dtype)

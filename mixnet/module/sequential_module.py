@@ -113,13 +113,6 @@ class SequentialModule(BaseModule):
                                  "any module (pass allow_extra=True to ignore them)" % extra)
         self.params_initialized = True
 
-    def set_params(self, arg_params: dict, aux_params: dict, allow_missing: bool = False,
-                   force_init: bool = True, allow_extra: bool = False) -> None:
-        """Assign parameters to the modules that own them."""
-        self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                         allow_missing=allow_missing, force_init=force_init,
-                         allow_extra=allow_extra)
-
     # ------------------------------------------------------------------ binding
     def bind(self, data_shapes: Any, label_shapes: Any = None, for_training: bool = True,
              inputs_need_grad: bool = False, force_rebind: bool = False,
